@@ -1,0 +1,218 @@
+"""The frozen, validated configuration of one training run (``TrainConfig``).
+
+Every field is checked at construction; an error names the field, the bad value and what would
+be valid. ``TrainConfig.from_dict`` rejects unknown keys with a did-you-mean suggestion.
+Model-specific settings live in ``model_options`` and are validated by the options dataclass the
+model registers (``ssvae.models``), so ``alpha`` is checked by M2, not here.
+
+The run's identity (``run_id``) hashes only what changes its result: not the device, the number
+of threads, the data location or log settings.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import math
+from dataclasses import dataclass, field, fields
+from types import MappingProxyType
+from typing import Any, Mapping
+
+from ssvae.registry import did_you_mean
+
+LABEL_MODES = ("binary", "subclass")
+NETWORKS = ("mlp", "conv")
+CLASSIFIERS = ("mlp", "conv", "vgg16")
+LIKELIHOODS = ("auto", "bernoulli", "gaussian")
+DEVICES = ("auto", "cpu", "cuda")
+VGG16_MISSING = ("error", "scratch")
+
+# Fields that do not change what a run computes (where it runs, how it logs, where data lies).
+NON_IDENTITY_FIELDS = frozenset({"data_root", "download", "device", "threads", "progress"})
+
+
+class ConfigError(ValueError):
+    """A configuration value or key that is not valid; the message says what would be."""
+
+
+def _freeze(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return MappingProxyType({str(k): _freeze(v) for k, v in sorted(value.items())})
+    if isinstance(value, list):
+        return tuple(_freeze(v) for v in value)
+    return value
+
+
+def _plain(value: Any) -> Any:
+    """Frozen containers back to JSON-able dicts and lists."""
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _check_choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise ConfigError(
+            f"{name}={value!r} is not valid; choose one of {', '.join(choices)}."
+            + did_you_mean(str(value), choices)
+        )
+
+
+def _check_int(name: str, value: Any, low: int, high: int | None = None, optional: bool = False) -> None:
+    if value is None and optional:
+        return
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(f"{name}={value!r} must be an integer")
+    if value < low or (high is not None and value > high):
+        upper = f" and <= {high}" if high is not None else ""
+        raise ConfigError(f"{name}={value!r} must be >= {low}{upper}")
+
+
+def _check_float(name: str, value: Any, low: float, high: float | None = None, *,
+                 low_open: bool = False, optional: bool = False) -> None:
+    if value is None and optional:
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ConfigError(f"{name}={value!r} must be a finite number")
+    bad_low = value <= low if low_open else value < low
+    if bad_low or (high is not None and value > high):
+        lo = f"> {low}" if low_open else f">= {low}"
+        hi = f" and <= {high}" if high is not None else ""
+        raise ConfigError(f"{name}={value!r} must be {lo}{hi}")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that defines one training run. Defaults give a quick run on ``digits``."""
+
+    # --- data ------------------------------------------------------------------------------
+    dataset: str = "digits"
+    data_root: str | None = None          # None: $SSVAE_DATA_ROOT (torchvision layout under it)
+    download: bool = False                # torchvision data sets only; never in tests
+    hierarchy: str | None = None          # None: the data set's default hierarchy
+    hierarchy_file: str | None = None     # a user's own sub-class -> super-class mapping
+    image_size: int | None = None         # folder data: resize to image_size x image_size
+    channels: int | None = None           # folder data: 1 (gray) or 3 (RGB)
+    # --- labels and split ------------------------------------------------------------------
+    label_mode: str = "subclass"          # binary: super-class labels; subclass: sub-class labels
+    n_labels: int | None = 100            # labelled images, balanced by sub-class
+    label_fraction: float | None = None   # alternative to n_labels
+    split_seed: int = 0                   # the label draw
+    seed: int | None = None               # training seed; None: follows split_seed
+    val_size: int | None = None           # None: the data set's standard validation part
+    # --- model -----------------------------------------------------------------------------
+    model: str = "m2"
+    network: str = "mlp"                  # encoder/decoder family: mlp | conv (4 conv + 2 dense)
+    classifier: str = "mlp"               # q(y|x) / head network: mlp | conv | vgg16
+    latent_dim: int = 50
+    hidden_dim: int = 500
+    likelihood: str = "auto"              # auto: bernoulli for 1 channel, gaussian otherwise
+    model_options: Mapping[str, Any] = field(default_factory=dict)
+    vgg16_weights: str | None = None      # path to a state dict; None: torchvision's cache
+    vgg16_missing: str = "error"          # what to do without ImageNet weights: error | scratch
+    # --- optimisation ----------------------------------------------------------------------
+    epochs: int = 50                      # upper bound; early stopping on validation
+    patience: int = 10                    # epochs without validation improvement before stopping
+    batch_size: int = 128                 # unlabelled examples per step
+    labelled_batch_size: int = 32         # labelled examples per step (cycled)
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    kl_warmup_epochs: int = 0             # linear KL warm-up, counted per optimiser step
+    # --- runtime (not part of the run's identity) -------------------------------------------
+    device: str = "auto"
+    threads: int | None = None            # torch CPU threads; None: leave torch's default
+    progress: bool = True
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "model_options", _freeze(dict(self.model_options or {})))
+        for name in ("dataset", "model"):
+            if not isinstance(getattr(self, name), str) or not getattr(self, name):
+                raise ConfigError(f"{name}={getattr(self, name)!r} must be a non-empty string")
+        _check_choice("label_mode", self.label_mode, LABEL_MODES)
+        _check_choice("network", self.network, NETWORKS)
+        _check_choice("classifier", self.classifier, CLASSIFIERS)
+        _check_choice("likelihood", self.likelihood, LIKELIHOODS)
+        _check_choice("device", self.device, DEVICES)
+        _check_choice("vgg16_missing", self.vgg16_missing, VGG16_MISSING)
+        if (self.n_labels is None) == (self.label_fraction is None):
+            raise ConfigError(
+                f"give exactly one of n_labels (now {self.n_labels!r}) and label_fraction "
+                f"(now {self.label_fraction!r})"
+            )
+        _check_int("n_labels", self.n_labels, 1, optional=True)
+        _check_float("label_fraction", self.label_fraction, 0.0, 1.0, low_open=True, optional=True)
+        _check_int("split_seed", self.split_seed, 0)
+        _check_int("seed", self.seed, 0, optional=True)
+        _check_int("val_size", self.val_size, 1, optional=True)
+        _check_int("image_size", self.image_size, 8, 1024, optional=True)
+        if self.channels not in (None, 1, 3):
+            raise ConfigError(f"channels={self.channels!r} must be 1 (gray), 3 (RGB) or None")
+        _check_int("latent_dim", self.latent_dim, 1, 4096)
+        _check_int("hidden_dim", self.hidden_dim, 1, 65536)
+        _check_int("epochs", self.epochs, 1)
+        _check_int("patience", self.patience, 1)
+        _check_int("batch_size", self.batch_size, 1)
+        _check_int("labelled_batch_size", self.labelled_batch_size, 1)
+        _check_float("lr", self.lr, 0.0, 10.0, low_open=True)
+        _check_float("weight_decay", self.weight_decay, 0.0)
+        _check_int("kl_warmup_epochs", self.kl_warmup_epochs, 0)
+        _check_int("threads", self.threads, 1, optional=True)
+
+    # --- derived ---------------------------------------------------------------------------
+    @property
+    def train_seed(self) -> int:
+        """The training seed: ``seed``, or the label draw's ``split_seed`` when unset."""
+        return self.split_seed if self.seed is None else self.seed
+
+    # --- (de)serialisation -----------------------------------------------------------------
+    @classmethod
+    def field_names(cls) -> tuple[str, ...]:
+        return tuple(f.name for f in fields(cls))
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any]) -> "TrainConfig":
+        """Build from a flat mapping; an unknown key is an error with a did-you-mean."""
+        known = cls.field_names()
+        for key in values:
+            if key not in known:
+                raise ConfigError(f"unknown config key {key!r}.{did_you_mean(key, known)} "
+                                  f"Known keys: {', '.join(known)}")
+        return cls(**dict(values))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {f.name: _plain(getattr(self, f.name)) for f in fields(self)}
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), sort_keys=True)
+
+    def replace(self, **changes: Any) -> "TrainConfig":
+        """A copy with some fields changed (validated again); dotted ``model_options.x`` keys
+        update one model option."""
+        options = dict(self.model_options)
+        plain: dict[str, Any] = {}
+        for key, value in changes.items():
+            if key.startswith("model_options."):
+                options[key.split(".", 1)[1]] = value
+            else:
+                plain[key] = value
+        if "model_options" not in plain:
+            plain["model_options"] = options
+        unknown = [k for k in plain if k not in self.field_names()]
+        if unknown:
+            key = unknown[0]
+            raise ConfigError(f"unknown config key {key!r}.{did_you_mean(key, self.field_names())}")
+        return dataclasses.replace(self, **plain)
+
+    def identity(self) -> dict[str, Any]:
+        """The fields that change a run's result (used for ``run_id``)."""
+        values = {k: v for k, v in self.to_dict().items() if k not in NON_IDENTITY_FIELDS}
+        values["seed"] = self.train_seed
+        return values
+
+    @property
+    def run_id(self) -> str:
+        """Hash of what changes the result: same config, same data => same id on any machine."""
+        blob = json.dumps(self.identity(), sort_keys=True, default=str).encode()
+        return hashlib.sha256(blob).hexdigest()[:16]

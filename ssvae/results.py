@@ -1,0 +1,81 @@
+"""The results table (``results/<study>/runs.csv``): its columns, appending a row, reading it.
+
+One row per finished run (DESIGN.md §6). The table is also the cache of finished work: a run
+whose ``run_id`` is already in it is not run again. Rows are appended as soon as a run ends,
+under a file lock, so a killed study loses nothing that finished.
+"""
+from __future__ import annotations
+
+import csv
+import fcntl
+import json
+import math
+import os
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+METRIC_COLUMNS = (
+    "val_binary_acc", "test_binary_acc", "val_subclass_acc", "test_subclass_acc",
+    "test_elbo", "test_recon", "test_kl",
+)
+ID_COLUMNS = (
+    "ablation", "run_id", "dataset", "hierarchy", "model", "label_mode", "n_labels",
+    "split_seed", "seed", "split_hash",
+)
+RUN_COLUMNS = (
+    "epochs", "wall_s", "device", "node_id", "git_rev", "versions", "config_json", "checkpoint",
+    "error",
+)
+RESULT_COLUMNS = ID_COLUMNS + METRIC_COLUMNS + RUN_COLUMNS
+
+
+def _cell(value: Any) -> Any:
+    """Empty where a value does not apply; never NaN. Dicts/lists as JSON."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and not math.isfinite(value):
+        return ""
+    if isinstance(value, (dict, list, tuple)):
+        return json.dumps(value, sort_keys=True, default=str)
+    return value
+
+
+def append_row(path: str | os.PathLike, row: Mapping[str, Any]) -> None:
+    """Append one row (missing columns left empty; extra keys are an error) under a lock."""
+    extra = set(row) - set(RESULT_COLUMNS)
+    if extra:
+        raise ValueError(f"unknown result columns {sorted(extra)}; known: {', '.join(RESULT_COLUMNS)}")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+", newline="") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        handle.seek(0, os.SEEK_END)
+        writer = csv.DictWriter(handle, fieldnames=RESULT_COLUMNS)
+        if handle.tell() == 0:
+            writer.writeheader()
+        writer.writerow({c: _cell(row.get(c)) for c in RESULT_COLUMNS})
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def finished_run_ids(path: str | os.PathLike) -> set[str]:
+    """run_ids of rows that finished without error (the cache of finished work)."""
+    path = Path(path)
+    if not path.exists():
+        return set()
+    with open(path, newline="") as handle:
+        return {r["run_id"] for r in csv.DictReader(handle) if r.get("run_id") and not r.get("error")}
+
+
+def metrics_to_row(metrics: Mapping[str, Any], **extra: Any) -> dict[str, Any]:
+    """Select the result columns from a ``fit()`` metrics dict, plus study-level fields."""
+    merged: dict[str, Any] = {**metrics, **extra}
+    return {c: merged.get(c) for c in RESULT_COLUMNS}
+
+
+def rows(paths: Iterable[str | os.PathLike]) -> list[dict[str, str]]:
+    out: list[dict[str, str]] = []
+    for p in paths:
+        with open(p, newline="") as handle:
+            out.extend(csv.DictReader(handle))
+    return out
