@@ -1,0 +1,193 @@
+"""``report.md``: tables, plots, command, machine, versions, protocol, verdicts, what is missing."""
+from __future__ import annotations
+
+import os
+import platform
+from collections import Counter
+from pathlib import Path
+
+import pandas as pd
+
+from ssvae.analysis.budget import BudgetFit, describe
+from ssvae.analysis.load import Results, parse_json
+from ssvae.analysis.style import dataset_name, model_name
+from ssvae.analysis.summary import MIN_RUNS, Verdict, fmt_cell
+
+
+def _rel(path: Path, out: Path) -> str:
+    try:
+        return str(Path(path).resolve().relative_to(out.resolve()))
+    except ValueError:
+        return str(Path(path).resolve())
+
+
+def _md_table(df: pd.DataFrame) -> list[str]:
+    cols = list(df.columns)
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    for _, r in df.iterrows():
+        lines.append("| " + " | ".join("" if pd.isna(v) else str(v).replace("|", "\\|").replace(
+            "\n", " ") for v in r) + " |")
+    return lines
+
+
+def _summary_markdown(table: pd.DataFrame) -> list[str]:
+    lines = []
+    for (ds, hi), g in table.groupby(["dataset", "hierarchy"], sort=True):
+        view = pd.DataFrame({
+            "model": g["model"].map(model_name), "labels": g["label_mode"], "n_labels": g["n_labels"],
+            **{f"{name} %": [fmt_cell(r[f"{m}_mean"], r[f"{m}_std"], r[f"{m}_n"])
+                             for _, r in g.iterrows()]
+               for m, name in (("test_binary_acc", "test binary"),
+                               ("test_subclass_acc", "test sub-class"),
+                               ("val_binary_acc", "val binary"),
+                               ("val_subclass_acc", "val sub-class"))},
+            "label draws": g["n_label_draws"]})
+        flag = g["test_binary_acc_n"] < MIN_RUNS
+        view["model"] = [f"{m} ⚠" if f else m for m, f in zip(view["model"], flag)]
+        lines += [f"### {dataset_name(ds)}, hierarchy `{hi}`", ""] + _md_table(view) + [""]
+    lines.append(f"Cells are mean ± std (number of runs) in %, std with ddof = 1; ⚠ = fewer than "
+                 f"{MIN_RUNS} runs. Empty: does not apply (binary-mode runs have no sub-class "
+                 "accuracy).")
+    return lines
+
+
+def _versions(runs: pd.DataFrame) -> list[str]:
+    found: dict[str, set] = {}
+    for text in runs["versions"].dropna().unique():
+        for pkg, ver in parse_json(text).items():
+            found.setdefault(pkg, set()).add(str(ver))
+    if not found:
+        raw = [v for v in runs["versions"].unique() if v]
+        return [f"- {v}" for v in raw] or ["- (not recorded in the table)"]
+    return [f"- {pkg}: {', '.join(sorted(v))}" + ("  ⚠ several versions" if len(v) > 1 else "")
+            for pkg, v in sorted(found.items())]
+
+
+def _protocol(runs: pd.DataFrame) -> list[str]:
+    configs = [parse_json(c) for c in runs["config_json"]]
+    val_sizes = Counter(str(c.get("val_size")) for c in configs if c)
+    patience = sorted({c.get("patience") for c in configs if c.get("patience") is not None})
+    max_epochs = sorted({c.get("epochs") for c in configs if c.get("epochs") is not None})
+    if not val_sizes or set(val_sizes) == {"None"}:
+        val = ("the data set's standard validation part (MNIST/Fashion-MNIST: the last 10,000 "
+               "images of the official training set; the first 50,000 are train)")
+    else:
+        val = "val_size " + ", ".join(f"{k} ({n} runs)" for k, n in val_sizes.items()).replace(
+            "None", "standard")
+    draws = runs.groupby(["dataset", "hierarchy", "model", "label_mode", "n_labels"])["split_seed"]
+    trained = runs["epochs"].dropna()
+    lines = [
+        f"- Validation: {val}. The test set is never used for search, early stopping or model "
+        "selection (best checkpoints and best runs below are chosen on validation).",
+        f"- Label draws: labelled subset class-balanced by sub-class, drawn from `split_seed` "
+        f"(distinct per cell: {draws.nunique().min()}–{draws.nunique().max()}); training seeds per "
+        f"cell: {runs.groupby(['model', 'label_mode', 'n_labels'])['seed'].nunique().max()} at most. "
+        "The same labelled images (same `split_hash`) serve every model and both label modes.",
+        "- Label modes: `binary` trains on super-class labels; `subclass` on sub-class labels and "
+        "predicts the super-class by summing sub-class probabilities. Both are judged on binary "
+        "test accuracy.",
+        "- Training: to convergence on validation (early stopping"
+        + (f", patience {', '.join(map(str, patience))}" if patience else "")
+        + (f", at most {', '.join(map(str, max_epochs))} epochs" if max_epochs else "") + ")"
+        + (f"; epochs actually trained: {int(trained.min())}–{int(trained.max())} "
+           f"(median {trained.median():g})" if len(trained) else "") + ".",
+    ]
+    return lines
+
+
+def _machine(runs: pd.DataFrame) -> list[str]:
+    devices = Counter(d or "(not recorded)" for d in runs["device"])
+    nodes = {n for n in runs["node_id"] if n}
+    revs = Counter(r or "(not recorded)" for r in runs["git_rev"])
+    return [
+        f"- Analysis run on: {platform.platform()}, Python {platform.python_version()}, "
+        f"{os.cpu_count()} CPUs.",
+        "- Runs trained on device(s): " + ", ".join(f"`{d}` ({n} runs)" for d, n in devices.items())
+        + (f"; {len(nodes)} Ray node(s)" if nodes else "") + ".",
+        f"- Wall time of the runs: {runs['wall_s'].sum() / 3600:.2f} h in total."
+        if runs["wall_s"].notna().any() else "- Wall time: not recorded.",
+        "- Git revision(s) in the table: " + ", ".join(f"`{r}` ({n})" for r, n in revs.items())
+        + ("  ⚠ several revisions" if len(revs) > 1 else "") + ".",
+    ]
+
+
+def write_report(path: Path, *, results: Results, table: pd.DataFrame, metric: str, command: str,
+                 figures: dict[str, list[Path]], verdicts: list[Verdict], missing: list[str],
+                 paired: tuple[pd.DataFrame, pd.DataFrame, int], fits: list[BudgetFit],
+                 target: float | None, images: list[dict], image_notes: list[str],
+                 search: pd.DataFrame | None) -> None:
+    out = path.parent
+    runs = results.runs
+    studies = ", ".join(sorted({a for a in runs["ablation"] if a})) or "(unnamed)"
+    L = [f"# Results: {studies}", ""]
+    if results.warnings:
+        L += ["> **WARNINGS**", ">"] + [f"> - {w}" for w in results.warnings] + [""]
+    L += ["## Command", "", "```", command, "```", "",
+          f"Read: {', '.join(str(s) for s in results.sources)} — {len(runs)} runs analysed, "
+          f"{len(results.errors)} failed row(s) excluded.", ""]
+    L += ["## Machine, device and versions", ""] + _machine(runs) + ["", "Package versions:", ""]
+    L += _versions(runs) + ["", "## Protocol", ""] + _protocol(runs) + [""]
+    L += ["## Results per cell", ""] + _summary_markdown(table) + ["", "Full table: `summary.csv`.", ""]
+    L += [f"## Which model wins at each budget ({metric})", "",
+          "Rule: the lead is *larger than the spread* when the difference of means exceeds the "
+          "combined standard deviation sqrt(s1² + s2²) of the two cells; Welch's t-test p-value "
+          "is given beside it. Baselines compete too.", ""]
+    L += [f"- {dataset_name(v.dataset)}/{v.hierarchy}, **{v.n_labels} labels**: {v.text}"
+          for v in verdicts] + [""]
+    L += ["## Accuracy against the number of labels", ""]
+    L += [f"![{p.stem}]({_rel(p, out)})" for p in figures.get("curves", []) if p.suffix == ".png"]
+    L += ["", "Line: mean over label draws × seeds; band: ±1 standard deviation. Published "
+          "anchors (hollow marks) are 10-class test accuracy, drawn on the sub-class figure of "
+          "data sets that have them (MNIST; CIFAR-10).", ""]
+    pairs, psum, unmatched = paired
+    L += ["## Binary vs sub-class labels (paired)", ""]
+    if psum.empty:
+        L += ["No run was found in both label modes with the same (model, n_labels, split_seed, "
+              f"seed, split_hash); no paired comparison ({unmatched} unmatched runs).", ""]
+    else:
+        L += [f"Difference in test binary accuracy, sub-class − binary, matched on (model, "
+              f"n_labels, split_seed, seed, split_hash): {len(pairs)} pairs; {unmatched} runs "
+              "without a partner in the other mode are excluded. Mean with a 95 % t-interval "
+              "(none with fewer than 2 pairs).", ""]
+        view = pd.DataFrame({
+            "data set": psum["dataset"].map(dataset_name) + "/" + psum["hierarchy"],
+            "model": psum["model"].map(model_name), "n_labels": psum["n_labels"],
+            "pairs": psum["n_pairs"], "mean diff (pp)": (100 * psum["mean_diff"]).round(2),
+            "95 % CI (pp)": [f"{100 * lo:.2f} to {100 * hi:.2f}" if n >= 2 else "no CI (n < 2)"
+                             for lo, hi, n in zip(psum["ci95_low"], psum["ci95_high"],
+                                                  psum["n_pairs"])]})
+        L += _md_table(view) + [""]
+        L += [f"![{p.stem}]({_rel(p, out)})" for p in figures.get("paired", [])
+              if p.suffix == ".png"] + [""]
+    L += ["## How many labels are needed", ""]
+    if target is None:
+        L += ["No `--target` given: fits only."]
+    L += ["Power law err = a·n^(−b) (+ c, fitted with >= 4 budgets), least squares in log space "
+          "over runs; intervals: bootstrap over runs within each budget (95 % percentile).", ""]
+    L += [f"- {describe(f)}" for f in fits] + [""]
+    L += ["## The search", ""]
+    if search is None:
+        L += ["No usable search history (`search_history.csv`); see the notes below.", ""]
+    else:
+        L += _md_table(search) + [""]
+        L += [f"![{p.stem}]({_rel(p, out)})" for p in figures.get("search", []) if p.suffix == ".png"]
+        L += ["", "Optuna's TPE starts with `n_startup_trials` random trials (10 by default): a "
+              "cell with that many trials or fewer was, in effect, a random search"
+              + (f" — here {int((search['trials'] <= 10).sum())} of {len(search)} cell(s) had "
+                 "<= 10 trials." if len(search) else "."), ""]
+    L += ["## Reconstructions and samples (best run per generative model, chosen on validation)", ""]
+    for e in images:
+        L += [f"### {e['title']}", ""]
+        L += [f"![{k}]({_rel(e[k], out)})" for k in ("reconstructions", "samples") if k in e] + [""]
+    if not images:
+        L += ["No image files found in the checkpoints the rows point to.", ""]
+    L += ["## What is missing", ""] + ([f"- {m}" for m in missing] or ["- nothing: every cell has "
+                                                                        f">= {MIN_RUNS} runs"])
+    L += [f"- {n}" for n in image_notes] + [""]
+    if len(results.errors):
+        L += ["## Failed runs (excluded from all statistics)", ""]
+        L += _md_table(results.errors[["run_id", "model", "label_mode", "n_labels", "split_seed",
+                                       "error", "superseded", "source"]]) + [""]
+    if results.notes:
+        L += ["## Notes", ""] + [f"- {n}" for n in results.notes] + [""]
+    path.write_text("\n".join(L) + "\n")
