@@ -1,0 +1,157 @@
+"""Training speed: images per second of one training epoch, for every model, both network
+families and both label modes; for M2 also the fraction of this machine's matrix-multiply
+throughput (measured in the same run) achieved on the *minimal* FLOP count of its math.
+
+    python bench/train_speed.py                                   # digits (offline)
+    python bench/train_speed.py --dataset mnist --data-root ../shared/data --threads 2
+
+An "image" is one example of the step's batch, labelled or unlabelled. Timing: ``--steps``
+optimiser steps after ``--warmup`` steps, images/s = examples / seconds; an epoch's throughput
+(one pass over the unlabelled part) is that rate, since every step has the same shape.
+
+Minimal FLOPs of M2 (per unlabelled example, forward; backward counted as 2x forward): the
+classifier q(y|x) once; the x-part of q(z|x,y)'s first layer once (it does not depend on y);
+the rest of q(z|x,y) and the whole decoder p(x|y,z) once per value of y. Labelled examples
+need the same with one value of y, plus q(y|x). FLOPs are counted with torch's FlopCounterMode
+on the model's own layers, so the count follows the network actually built.
+"""
+from __future__ import annotations
+
+import argparse
+import platform
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from ssvae.config import TrainConfig  # noqa: E402
+from ssvae.data import BatchSource, load_dataset, make_split  # noqa: E402
+from ssvae.models import MODELS, build_model  # noqa: E402
+
+MODELS_TO_TIME = ("m1", "m2", "m1m2", "gmvae", "supervised")
+
+
+def matmul_throughput(device: torch.device, n: int = 1024, seconds: float = 2.0) -> float:
+    """FLOP/s of a large fp32 square matrix multiply (the machine's practical peak)."""
+    a = torch.randn(n, n, device=device)
+    b = torch.randn(n, n, device=device)
+    for _ in range(3):
+        a @ b
+    _sync(device)
+    count, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        a @ b
+        count += 1
+    _sync(device)
+    return 2 * n ** 3 * count / (time.perf_counter() - start)
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def time_steps(model, source: BatchSource, steps: int, warmup: int, device) -> float:
+    """Images per second over ``steps`` optimiser steps."""
+    optimiser = torch.optim.Adam(model.stage_parameters(), lr=1e-4)
+    model.train()
+    batches = iter(_cycle(source))
+    for _ in range(warmup):
+        _step(model, next(batches), optimiser)
+    _sync(device)
+    images, start = 0, time.perf_counter()
+    for _ in range(steps):
+        batch = next(batches)
+        _step(model, batch, optimiser)
+        images += batch.x_labelled.shape[0] + (0 if batch.x_unlabelled is None else batch.x_unlabelled.shape[0])
+    _sync(device)
+    return images / (time.perf_counter() - start)
+
+
+def _cycle(source: BatchSource):
+    epoch = 0
+    while True:
+        yield from source.epoch(epoch)
+        epoch += 1
+
+
+def _step(model, batch, optimiser) -> None:
+    out = model.step_loss(batch)
+    optimiser.zero_grad(set_to_none=True)
+    out.loss.backward()
+    optimiser.step()
+
+
+def m2_minimal_flops(model, batch) -> float:
+    """Minimal FLOPs of one M2 training step (forward + backward = 3x forward)."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    if not hasattr(model, "minimal_forward_flops"):
+        return float("nan")
+    with FlopCounterMode(display=False) as counter:
+        model.minimal_forward_flops(batch)
+    return 3.0 * counter.get_total_flops()
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--dataset", default="digits")
+    parser.add_argument("--data-root", default=None)
+    parser.add_argument("--n-labels", type=int, default=100)
+    parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--models", nargs="*", default=list(MODELS_TO_TIME),
+                        help=f"models to time (known: {', '.join(MODELS.names())})")
+    args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    device = torch.device("cuda" if args.device == "auto" and torch.cuda.is_available()
+                          else ("cpu" if args.device == "auto" else args.device))
+    data = load_dataset(args.dataset, root=args.data_root)
+    hierarchy = data.hierarchy()
+    split = make_split(data, n_labels=args.n_labels, split_seed=0)
+    peak = matmul_throughput(device)
+    card = torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or platform.machine()
+    print(f"# {args.dataset} {tuple(data.image_shape)}, device {device} ({card}), "
+          f"torch threads {torch.get_num_threads()}, torch {torch.__version__}")
+    print(f"# fp32 matmul throughput: {peak / 1e9:.1f} GFLOP/s")
+    print(f"{'model':<11} {'network':<8} {'labels':<9} {'images/s':>10} {'GFLOP/s(min)':>13} {'of peak':>8}")
+    for name in args.models:
+        for network in ("mlp", "conv"):
+            for mode in ("binary", "subclass"):
+                config = TrainConfig(dataset=args.dataset, model=name, network=network,
+                                     classifier=network, label_mode=mode, n_labels=args.n_labels,
+                                     progress=False)
+                n_classes = hierarchy.n_super if mode == "binary" else hierarchy.n_sub
+                torch.manual_seed(0)
+                model = build_model(config, data.image_shape, n_classes).to(device)
+                stage = model.stages()[-1]
+                for earlier in model.stages():
+                    model.set_stage(earlier.name)
+                model.to(device)
+                y = data.train_y[split.labelled_idx]
+                y = hierarchy.collapse(y) if mode == "binary" else y
+                source = BatchSource(data.train_x[split.labelled_idx], y,
+                                     data.train_x[split.unlabelled_idx] if stage.uses_unlabelled else None,
+                                     config.batch_size, config.labelled_batch_size, seed=0,
+                                     device=device)
+                rate = time_steps(model, source, args.steps, args.warmup, device)
+                flops_text, frac_text = "", ""
+                if name == "m2":
+                    batch = next(iter(source.epoch(0)))
+                    per_step = m2_minimal_flops(model, batch)
+                    images = batch.x_labelled.shape[0] + batch.x_unlabelled.shape[0]
+                    achieved = per_step / images * rate
+                    flops_text, frac_text = f"{achieved / 1e9:.1f}", f"{achieved / peak:.0%}"
+                print(f"{name:<11} {network:<8} {mode:<9} {rate:>10.0f} {flops_text:>13} {frac_text:>8}",
+                      flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,50 @@
+"""Accuracies and mean loss terms over a whole data part, in batches (no gradients)."""
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+EVAL_BATCH = 1000
+
+
+def _batches(x: torch.Tensor, device: torch.device):
+    for start in range(0, x.shape[0], EVAL_BATCH):
+        yield x[start:start + EVAL_BATCH].to(device).float().div_(255)   # [b, C, H, W] in [0, 1]
+
+
+@torch.no_grad()
+def accuracies(model, x: torch.Tensor, y_sub: torch.Tensor, hierarchy, binary: bool,
+               device: torch.device) -> dict[str, Any]:
+    """Binary accuracy always; sub-class accuracy when the model predicts sub-classes.
+
+    In label mode ``subclass`` the super-class prediction sums the sub-class probabilities.
+    """
+    model.eval()
+    probs = torch.cat([model.classify(xb).float().cpu() for xb in _batches(x, device)])
+    y_super = hierarchy.collapse(y_sub)
+    if binary:                                   # probs: [N, n_super]
+        return {"binary_acc": (probs.argmax(1) == y_super).float().mean().item(),
+                "subclass_acc": None}
+    p_super = hierarchy.collapse_probs(probs)    # [N, n_sub] -> [N, n_super]
+    return {"binary_acc": (p_super.argmax(1) == y_super).float().mean().item(),
+            "subclass_acc": (probs.argmax(1) == y_sub).float().mean().item()}
+
+
+@torch.no_grad()
+def mean_loss_terms(model, x: torch.Tensor, device: torch.device,
+                    validation: bool = False) -> dict[str, float]:
+    """Example-weighted means of the unlabelled loss and its terms (or the validation loss)."""
+    model.eval()
+    sums: dict[str, float] = {}
+    n = 0
+    for xb in _batches(x, device):
+        if validation:
+            terms = {"loss": model.validation_loss(xb)}
+        else:
+            out = model.unlabelled_loss(xb)
+            terms = {"loss": out.loss, **out.terms}
+        for key, value in terms.items():
+            sums[key] = sums.get(key, 0.0) + float(value) * xb.shape[0]
+        n += xb.shape[0]
+    return {k: v / n for k, v in sums.items()}

@@ -1,0 +1,291 @@
+"""``fit(config) -> metrics``: the one training function for every model, label mode and budget.
+
+Pure: a config in, a flat metrics dict out (DESIGN.md §6 keys). Progress goes to a ``report``
+callback once per epoch, with validation metrics only; ``tune/`` binds it to ``ray.tune.report``.
+Model selection and early stopping use the validation part only; the test set is evaluated once,
+at the end, with the selected model.
+
+Checkpoints (when ``out_dir`` is given): ``out_dir/last`` holds the whole training state after
+every finished epoch (written atomically), ``out_dir/best`` the selected model. ``resume=True``
+continues from ``out_dir/last`` when it exists; the batches and the model's noise are seeded per
+epoch, so a resumed run computes exactly what an uninterrupted one would have.
+"""
+from __future__ import annotations
+
+import copy
+import json
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+
+from ssvae.checkpoint import load_state, save_state
+from ssvae.config import TrainConfig
+from ssvae.data import BatchSource, make_split
+from ssvae.evaluation import accuracies, mean_loss_terms
+from ssvae.models import build_model
+from ssvae.models.base import SemiSupervisedModel, Stage
+from ssvae.runinfo import device_name, git_revision, load_data_cached, resolve_device, versions
+
+Report = Callable[[dict, "str | None"], None]
+
+
+class TrainingDiverged(FloatingPointError):
+    """The loss became NaN or infinite; the last good checkpoint is kept."""
+
+
+@dataclass
+class TrainState:
+    """Everything needed to continue a run exactly (saved in ``last/``)."""
+
+    stage_index: int = 0
+    stage_epoch: int = 0            # epochs finished in the current stage
+    global_epoch: int = 0           # epochs finished over all stages (seeds the batches)
+    step: int = 0                   # optimiser steps over all stages (KL warm-up counts these)
+    best_score: float = -math.inf
+    epochs_since_best: int = 0
+    best_model: dict | None = None  # state dict of the selected model of the current stage
+    history: list = field(default_factory=list)
+    wall_s: float = 0.0
+
+
+def _kl_weight(config: TrainConfig, step: int, steps_per_epoch: int) -> float:
+    """Linear KL warm-up over ``kl_warmup_epochs``, counted per optimiser step (not per call)."""
+    if config.kl_warmup_epochs == 0:
+        return 1.0
+    return min(1.0, (step + 1) / (config.kl_warmup_epochs * steps_per_epoch))
+
+
+def _score(stage: Stage, val: dict) -> float:
+    """Larger is better: the trained label space's accuracy, or the negative validation loss."""
+    if stage.select_on == "val_loss":
+        return -val["val_loss"]
+    return val["val_acc"]
+
+
+def _train_epoch(model: SemiSupervisedModel, source: BatchSource, optimiser: torch.optim.Optimizer,
+                 state: TrainState, config: TrainConfig, device: torch.device) -> float:
+    model.train()
+    total, count = 0.0, 0
+    amp = device.type == "cuda"
+    # The model's own noise (reparameterisation, dropout) is seeded per epoch: exact resume.
+    torch.manual_seed(config.train_seed * 1_000_003 + state.global_epoch)
+    for batch in source.epoch(state.global_epoch):
+        model.kl_weight = _kl_weight(config, state.step, len(source))
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
+            out = model.step_loss(batch)
+        if not torch.isfinite(out.loss):
+            raise TrainingDiverged(
+                f"loss became {out.loss.item()} at epoch {state.global_epoch + 1}, step "
+                f"{state.step}; the last good checkpoint is kept. Try a lower lr "
+                f"(now {config.lr}) or a longer kl_warmup_epochs (now {config.kl_warmup_epochs}).")
+        optimiser.zero_grad(set_to_none=True)
+        out.loss.backward()
+        optimiser.step()
+        state.step += 1
+        total += out.loss.item()
+        count += 1
+    return total / max(count, 1)
+
+
+def check_config(config: TrainConfig) -> None:
+    """Cheap checks that need the registries: names and model options (before any data loads)."""
+    from ssvae.data import DATASETS
+    from ssvae.models import MODELS, model_options
+
+    DATASETS.get(config.dataset)
+    MODELS.get(config.model)
+    model_options(config.model, config.model_options)
+
+
+def fit(config: TrainConfig, report: Report | None = None, resume: bool | str | None = None,
+        out_dir: str | None = None) -> dict[str, Any]:
+    """Train one run and return its metrics (see the module docstring)."""
+    started = time.time()
+    check_config(config)
+    if config.threads is not None:
+        torch.set_num_threads(config.threads)
+    device = resolve_device(config.device)
+    out = Path(out_dir) if out_dir is not None else None
+
+    data = load_data_cached(config)
+    hierarchy = data.hierarchy(config.hierarchy, file=config.hierarchy_file)
+    split = make_split(data, n_labels=config.n_labels, label_fraction=config.label_fraction,
+                       split_seed=config.split_seed, val_size=config.val_size)
+    binary = config.label_mode == "binary"
+    n_classes = hierarchy.n_super if binary else hierarchy.n_sub
+
+    def in_mode(y_sub: torch.Tensor) -> torch.Tensor:
+        return hierarchy.collapse(y_sub) if binary else y_sub
+
+    torch.manual_seed(config.train_seed)
+    model = build_model(config, data.image_shape, n_classes).to(device)
+    x_lab = data.train_x[split.labelled_idx]                    # uint8 [n_l, C, H, W]
+    y_lab = in_mode(data.train_y[split.labelled_idx])           # int64 [n_l]
+    pool = split.unlabelled_idx
+    if model.labelled_in_unlabelled_pool:
+        pool = torch.cat([pool, split.labelled_idx]).sort().values
+    parts = [data.train_x[pool]]
+    if data.extra_unlabelled_x is not None:
+        parts.append(data.extra_unlabelled_x)
+    x_unl = torch.cat(parts)                                    # uint8 [n_u, C, H, W]
+    x_val, y_val = data.train_x[split.val_idx], data.train_y[split.val_idx]
+
+    state, optimiser_state = TrainState(), None
+    resume_dir = _resume_dir(resume, out)
+    if resume_dir is not None:
+        state, optimiser_state = _restore(resume_dir, model, config)
+
+    stages = model.stages()
+    for stage_index in range(state.stage_index, len(stages)):
+        stage = stages[stage_index]
+        model.set_stage(stage.name)
+        model.to(device)
+        optimiser = torch.optim.Adam(model.stage_parameters(), lr=config.lr,
+                                     weight_decay=config.weight_decay)
+        if optimiser_state is not None:
+            optimiser.load_state_dict(optimiser_state)
+            optimiser_state = None
+        source = BatchSource(x_lab, y_lab, x_unl if stage.uses_unlabelled else None,
+                             config.batch_size, config.labelled_batch_size,
+                             seed=config.train_seed, device=device)
+        epochs = _progress(range(state.stage_epoch, config.epochs), config, stage)
+        for _ in epochs:
+            if state.epochs_since_best >= config.patience:
+                break                                   # early stopping on validation
+            epoch_start = time.time()
+            train_loss = _train_epoch(model, source, optimiser, state, config, device)
+            if stage.uses_labels:
+                # M1's head is fitted after its VAE stage; accuracy only exists once it has one.
+                val = _validate(model, x_val, y_val, hierarchy, binary, device, stage)
+            else:
+                val = _validate(model, x_val, y_val, hierarchy, binary, device, stage,
+                                with_accuracy=False)
+            state.stage_epoch += 1
+            state.global_epoch += 1
+            score = _score(stage, val)
+            if score > state.best_score:
+                state.best_score, state.epochs_since_best = score, 0
+                state.best_model = copy.deepcopy(model.state_dict())
+            else:
+                state.epochs_since_best += 1
+            state.wall_s += time.time() - epoch_start
+            metrics = {"epoch": state.global_epoch, "stage": stage.name, "train_loss": train_loss,
+                       **{k: v for k, v in val.items() if k != "val_acc"},
+                       "selection_metric": score}
+            state.history.append(metrics)
+            checkpoint = _save_last(out, model, optimiser, state, config)
+            if hasattr(epochs, "set_postfix"):
+                epochs.set_postfix(loss=f"{train_loss:.3g}", sel=f"{score:.4g}")
+            if report is not None:
+                report(metrics, checkpoint)
+        model.load_state_dict(state.best_model)
+        model.finish_stage(x_lab.float().div(255).to(device), y_lab.to(device))
+        state.best_model = copy.deepcopy(model.state_dict())
+        state.stage_index, state.stage_epoch = stage_index + 1, 0
+        state.best_score, state.epochs_since_best = -math.inf, 0
+        _save_last(out, model, None, state, config)
+
+    return _finish(config, model, data, split, hierarchy, binary, device, state, out, started)
+
+
+def _validate(model: SemiSupervisedModel, x_val: torch.Tensor, y_val: torch.Tensor, hierarchy,
+              binary: bool, device: torch.device, stage: Stage, with_accuracy: bool = True) -> dict:
+    model.eval()
+    val: dict[str, Any] = {"val_binary_acc": None, "val_subclass_acc": None, "val_acc": None,
+                           "val_loss": None}
+    if with_accuracy:
+        acc = accuracies(model, x_val, y_val, hierarchy, binary, device)
+        val["val_binary_acc"], val["val_subclass_acc"] = acc["binary_acc"], acc["subclass_acc"]
+        val["val_acc"] = acc["binary_acc"] if binary else acc["subclass_acc"]
+    if stage.select_on == "val_loss" or model.generative:
+        val["val_loss"] = mean_loss_terms(model, x_val, device, validation=True)["loss"]
+    return val
+
+
+def _finish(config, model, data, split, hierarchy, binary, device, state, out, started) -> dict:
+    """Evaluate the selected model once on validation and test; write metrics.json and grids."""
+    model.eval()
+    val = accuracies(model, data.train_x[split.val_idx], data.train_y[split.val_idx],
+                     hierarchy, binary, device)
+    test = accuracies(model, data.test_x, data.test_y, hierarchy, binary, device)
+    metrics: dict[str, Any] = {
+        "run_id": config.run_id, "dataset": config.dataset, "hierarchy": hierarchy.name,
+        "model": config.model, "label_mode": config.label_mode,
+        "n_labels": int(split.labelled_idx.numel()), "split_seed": config.split_seed,
+        "seed": config.train_seed, "split_hash": split.hash,
+        "val_binary_acc": val["binary_acc"], "val_subclass_acc": val["subclass_acc"],
+        "test_binary_acc": test["binary_acc"], "test_subclass_acc": test["subclass_acc"],
+    }
+    if model.generative:
+        terms = mean_loss_terms(model, data.test_x, device)
+        metrics.update({f"test_{k}": v for k, v in terms.items() if k in ("elbo", "recon", "kl")})
+    metrics.update({
+        "epochs": state.global_epoch, "wall_s": state.wall_s + 0.0, "device": device_name(device),
+        "versions": versions(), "git_rev": git_revision(), "config_json": config.to_json(),
+        "checkpoint": str(out) if out is not None else None,
+        "history": state.history,
+    })
+    if out is not None:
+        _write_outputs(out, model, metrics, data, device)
+    metrics["total_s"] = time.time() - started
+    return metrics
+
+
+def _write_outputs(out: Path, model: SemiSupervisedModel, metrics: dict, data, device) -> None:
+    from ssvae.grids import save_grids
+
+    best = out / "best"
+    best.mkdir(parents=True, exist_ok=True)
+    torch.save(model.state_dict(), best / "model.pt")
+    if model.generative:
+        save_grids(model, data.test_x[:8], out, device)
+    with open(out / "metrics.json", "w") as handle:
+        json.dump(metrics, handle, indent=2, sort_keys=True, default=str)
+
+
+def _progress(epochs: range, config: TrainConfig, stage: Stage):
+    if not config.progress:
+        return epochs
+    from tqdm.auto import tqdm
+
+    return tqdm(epochs, desc=f"{config.model}/{stage.name}", unit="epoch", leave=True)
+
+
+def _resume_dir(resume: bool | str | None, out: Path | None) -> Path | None:
+    if resume in (None, False):
+        return None
+    if resume is True:
+        if out is None:
+            raise ValueError("resume=True needs out_dir (it resumes from out_dir/last)")
+        last = out / "last"
+        return last if (last / "state.pt").exists() else None
+    path = Path(resume)
+    if not (path / "state.pt").exists():
+        raise FileNotFoundError(f"no checkpoint to resume from in {path} (expected {path/'state.pt'})")
+    return path
+
+
+def _save_last(out: Path | None, model, optimiser, state: TrainState, config: TrainConfig) -> str | None:
+    if out is None:
+        return None
+    return str(save_state(out / "last", model=model.state_dict(),
+                          optimiser=None if optimiser is None else optimiser.state_dict(),
+                          state=state.__dict__, config=config.to_dict()))
+
+
+def _restore(path: Path, model: SemiSupervisedModel, config: TrainConfig) -> tuple[TrainState, dict | None]:
+    saved = load_state(path)
+    if saved["config"] != config.to_dict():
+        changed = sorted(k for k in saved["config"] if saved["config"][k] != config.to_dict().get(k))
+        raise ValueError(f"cannot resume from {path}: the config differs in {changed}")
+    state = TrainState(**saved["state"])
+    stage = model.stages()[min(state.stage_index, len(model.stages()) - 1)]
+    for done in model.stages()[:state.stage_index]:
+        model.set_stage(done.name)
+    model.set_stage(stage.name)
+    model.load_state_dict(saved["model"])
+    return state, saved.get("optimiser")

@@ -1,0 +1,68 @@
+"""python -m ssvae.train: end to end on digits, and its bad-input errors."""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from ssvae.train import main
+
+ARGS = ["--dataset", "digits", "--n-labels", "50", "--hidden-dim", "32", "--latent-dim", "8",
+        "--batch-size", "64", "--epochs", "1", "--no-progress", "--threads", "1"]
+
+
+@pytest.fixture(autouse=True)
+def _splits(tmp_path, monkeypatch):
+    monkeypatch.setenv("SSVAE_SPLIT_DIR", str(tmp_path / "splits"))
+
+
+def test_command_runs_one_epoch_end_to_end(tmp_path):
+    out = tmp_path / "m2"
+    env = {**os.environ, "SSVAE_SPLIT_DIR": str(tmp_path / "splits")}
+    done = subprocess.run([sys.executable, "-m", "ssvae.train", *ARGS, "--model", "m2",
+                           "--label-mode", "subclass", "-O", "alpha=0.2", "--out", str(out)],
+                          capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert 0 <= metrics["test_binary_acc"] <= 1 and 0 <= metrics["test_subclass_acc"] <= 1
+    assert json.loads(metrics["config_json"])["model_options"] == {"alpha": 0.2}
+    assert (out / "samples.png").exists() and (out / "best" / "model.pt").exists()
+
+
+def test_existing_out_needs_resume_or_overwrite(tmp_path, capsys):
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "something").write_text("x")
+    assert main([*ARGS, "--model", "supervised", "--out", str(out)]) == 2
+    assert "--resume" in capsys.readouterr().err
+    assert main([*ARGS, "--model", "supervised", "--out", str(out), "--overwrite"]) == 0
+    assert main([*ARGS, "--model", "supervised", "--out", str(out), "--resume"]) == 0
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--model", "m3"], "unknown model 'm3'"),
+    (["--model", "m2", "--dataset", "mnistt"], "unknown data set 'mnistt'"),
+    (["--model", "m2", "--label-mode", "both"], "label_mode='both'"),
+    (["--model", "m2", "--n-labels", "55"], "55"),
+    (["--model", "m2", "-O", "alpha"], "KEY=VALUE"),
+    (["--model", "m2", "-O", "alhpa=0.1"], "alhpa"),
+])
+def test_bad_input_is_a_clear_error(tmp_path, capsys, extra, message):
+    assert main([*ARGS, *extra, "--out", str(tmp_path / "x")]) == 2
+    assert message in capsys.readouterr().err
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root can write anywhere; permission test needs a user")
+def test_unwritable_out_is_reported(tmp_path, capsys):
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o500)
+    assert main([*ARGS, "--model", "m2", "--out", str(locked / "run")]) == 2
+    assert "cannot write" in capsys.readouterr().err
+
+
+def test_out_that_is_a_file_is_reported(tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    assert main([*ARGS, "--model", "m2", "--out", str(blocker / "run")]) == 2
+    assert "cannot write to output folder" in capsys.readouterr().err
