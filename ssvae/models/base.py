@@ -72,9 +72,16 @@ class SemiSupervisedModel(nn.Module):
         super().__init__()
         self.spec = spec
         self.kl_weight = 1.0            # set by the loop each step (KL warm-up)
+        self.data_sizes: tuple[int, int] | None = None   # (n_labelled, n_unlabelled), see below
         self.stage = self.stages()[0].name
 
     # --- training ----------------------------------------------------------------------------
+    def set_data_sizes(self, n_labelled: int, n_unlabelled: int) -> None:
+        """Told by the loop before training: the number of labelled images and the size of the
+        unlabelled pool. M2 (and M1+M2) use them to scale α from the paper's per-example sums to
+        batch means; other models ignore them."""
+        self.data_sizes = (int(n_labelled), int(n_unlabelled))
+
     def stages(self) -> tuple[Stage, ...]:
         return (Stage("main"),)
 

@@ -1,0 +1,203 @@
+"""M1+M2 of Kingma et al. 2014: M2 trained on the latent features E[z1|x] of a trained M1."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+import torch
+
+from ssvae.config import ConfigError, _check_choice, _check_float
+from ssvae.models.base import Batch, LossOutput, ModelSpec, SemiSupervisedModel, Stage
+from ssvae.models.m1 import M1, M1Options
+from ssvae.models.m2 import ALPHA_SCALES, M2, M2Options
+from ssvae.nets import split_gaussian
+
+
+@dataclass(frozen=True)
+class M1M2Options:
+    alpha: float = 0.1                   # M2's α / N (see ssvae.models.m2)
+    alpha_scale: str = "paper"           # paper | labelled | none
+    m1_checkpoint: str | None = None     # a saved M1 (or M1+M2) state dict: skips stage "m1"
+    sample_z1: bool = False              # train M2 on z1 ~ q(z1|x) instead of E[z1|x]
+    gaussian_sigma: float | None = None  # M1's Gaussian likelihood on colour images (None: learned)
+    z1_sigma: float | None = None        # M2's Gaussian likelihood on z1 (None: learned per dim)
+    classifier_dropout: float = 0.0
+    standardise_z1: bool = True          # M2 sees (z1 - mean) / std, stats from stage m2's 1st batch
+
+    def __post_init__(self) -> None:
+        _check_float("model_options.alpha", self.alpha, 0.0, 1e6)
+        _check_choice("model_options.alpha_scale", self.alpha_scale, ALPHA_SCALES)
+        if self.m1_checkpoint is not None and not (isinstance(self.m1_checkpoint, str)
+                                                   and os.path.isfile(self.m1_checkpoint)):
+            raise ConfigError(f"model_options.m1_checkpoint={self.m1_checkpoint!r} is not a file; give "
+                              "the path of a saved M1 state dict (e.g. RUN/best/model.pt of an m1 run)")
+        for name in ("sample_z1", "standardise_z1"):
+            if not isinstance(getattr(self, name), bool):
+                raise ConfigError(f"model_options.{name}={getattr(self, name)!r} must be true or false")
+        for name in ("gaussian_sigma", "z1_sigma"):
+            _check_float(f"model_options.{name}", getattr(self, name), 0.0, 1e3, low_open=True, optional=True)
+        _check_float("model_options.classifier_dropout", self.classifier_dropout, 0.0, 0.95)
+
+
+def _find_state(saved: Any) -> Mapping[str, torch.Tensor]:
+    """A model state dict inside whatever was saved (plain, or under 'model'/'state_dict')."""
+    for key in ("model", "state_dict", "best_model"):
+        if isinstance(saved, Mapping) and key in saved and isinstance(saved[key], Mapping):
+            return _find_state(saved[key])
+    return saved
+
+
+class M1M2(SemiSupervisedModel):
+    """Stacked model: p(x|z1) p(z1|y,z2) p(y) p(z2); inference q(z1|x), then q(z2|z1,y) q(y|z1).
+
+    - ``m1.encoder_z`` = q(z1|x), ``m1.decoder`` = p(x|z1): an M1 (``config.network`` family).
+    - ``m2.encoder_y`` = q(y|z1), ``m2.encoder_z`` = q(z2|z1,y), ``m2.decoder`` = p(z1|y,z2): an M2
+      on the feature vectors z1 (MLP nets, Gaussian likelihood on z1).
+    Stage "m1" (select on validation loss): M1's -ELBO on every image. Stage "m2" (select on
+    validation accuracy): M1 frozen, M2's losses on the features E[z1|x] (or samples of q(z1|x)
+    with ``sample_z1``). ``m1_checkpoint`` loads a trained M1 and skips stage "m1".
+    ``standardise_z1`` (default): M2 models z1' = (z1 - m) / s, with per-dimension m, s measured
+    once on the first training batch of stage m2 (labelled + unlabelled images) and kept in the
+    state dict (``z1_mean``, ``z1_std``). An affine change of variables, so the model is the same;
+    it matters in practice: a VAE with partly collapsed posterior gives E[z1|x] of scale ~0.01,
+    which M2's nets (default init) barely learn from (digits, 50 labels: 42 % without, 75-80 %
+    with it, in our check).
+    ``config.classifier`` must be ``mlp``: q(y|z1) acts on latent vectors.
+
+    Labelled images ARE in the unlabelled pool: stage m1 is an unsupervised VAE on every image as
+    in the paper; in stage m2 this counts each labelled image's p(z1) once more through U, a
+    negligible double count when N_l ≪ N (one pool per model is all the loop supports).
+    """
+
+    options_cls = M1M2Options
+    labelled_in_unlabelled_pool = True
+
+    def __init__(self, spec: ModelSpec) -> None:
+        super().__init__(spec)
+        cfg, opt = spec.config, spec.options
+        if cfg.classifier != "mlp":
+            raise ConfigError(f"classifier={cfg.classifier!r} does not apply to m1m2: q(y|z1) acts on "
+                              "M1's latent vectors; leave classifier='mlp'")
+        m1_config = cfg.replace(model="m1", model_options={})
+        self.m1 = M1(ModelSpec(spec.image_shape, spec.n_classes, m1_config,
+                               M1Options(gaussian_sigma=opt.gaussian_sigma)))
+        m2_config = cfg.replace(model="m2", network="mlp", likelihood="gaussian", model_options={})
+        self.m2 = M2(ModelSpec((cfg.latent_dim,), spec.n_classes, m2_config,
+                               M2Options(alpha=opt.alpha, alpha_scale=opt.alpha_scale,
+                                         gaussian_sigma=opt.z1_sigma,
+                                         classifier_dropout=opt.classifier_dropout)))
+        self.register_buffer("z1_mean", torch.zeros(cfg.latent_dim))
+        self.register_buffer("z1_std", torch.ones(cfg.latent_dim))
+        self.register_buffer("z1_stats_ready", torch.tensor(not opt.standardise_z1))
+        # The pool holds the labelled images too (see below): M2's α scale must know it.
+        self.m2.labelled_in_unlabelled_pool = True
+        if opt.m1_checkpoint:
+            self.load_m1(opt.m1_checkpoint)
+        self.set_stage(self.stage)
+
+    def load_m1(self, path: str) -> None:
+        state = _find_state(torch.load(path, map_location="cpu", weights_only=False))
+        if any(k.startswith("m1.") for k in state):
+            state = {k[3:]: v for k, v in state.items() if k.startswith("m1.")}
+        state = {k: v for k, v in state.items() if not k.endswith("_extra_state")}
+        try:
+            self._load_strict(state)
+        except RuntimeError as err:
+            raise ConfigError(f"model_options.m1_checkpoint={path!r} does not fit this M1 (same "
+                              f"network, latent_dim, hidden_dim and image shape needed): {err}") from None
+
+    def _load_strict(self, state: Mapping[str, torch.Tensor]) -> None:
+        missing, unexpected = self.m1.load_state_dict(state, strict=False)
+        missing = [k for k in missing if not k.endswith("_extra_state")]
+        if missing or unexpected:
+            raise RuntimeError(f"missing keys {missing}, unexpected keys {list(unexpected)}")
+
+    # --- stages ----------------------------------------------------------------------------------
+    def stages(self) -> tuple[Stage, ...]:
+        m2 = Stage("m2", select_on="val_acc")
+        if self.spec.options.m1_checkpoint:
+            return (m2,)
+        return (Stage("m1", select_on="val_loss", uses_labels=False), m2)
+
+    def set_stage(self, name: str) -> None:
+        if name not in ("m1", "m2"):
+            raise ValueError(f"unknown stage {name!r} for m1m2; stages: m1, m2")
+        super().set_stage(name)
+        frozen = name == "m2"
+        for p in self.m1.parameters():
+            p.requires_grad_(not frozen)
+
+    def stage_parameters(self) -> list[torch.nn.Parameter]:
+        part = self.m1 if self.stage == "m1" else self.m2
+        return [p for p in part.parameters() if p.requires_grad]
+
+    def train(self, mode: bool = True) -> "M1M2":
+        super().train(mode)
+        if self.stage == "m2":
+            self.m1.eval()               # frozen M1 (no dropout or noise of its own)
+        return self
+
+    def set_data_sizes(self, n_labelled: int, n_unlabelled: int) -> None:
+        super().set_data_sizes(n_labelled, n_unlabelled)
+        self.m2.set_data_sizes(n_labelled, n_unlabelled)
+
+    # --- features and losses ----------------------------------------------------------------------
+    def z1(self, x: torch.Tensor) -> torch.Tensor:
+        """Features for M2: E[z1|x] (or a sample of q(z1|x) when training with sample_z1),
+        standardised (see the class docstring). [B, Z1]"""
+        with torch.no_grad():
+            mu, logvar = split_gaussian(self.m1.encoder_z(x))
+        z1 = mu
+        if self.spec.options.sample_z1 and self.training:
+            z1 = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
+        return (z1 - self.z1_mean) / self.z1_std
+
+    def _z1_to_m1(self, z1: torch.Tensor) -> torch.Tensor:
+        return z1 * self.z1_std + self.z1_mean
+
+    @torch.no_grad()
+    def fit_z1_stats(self, x: torch.Tensor) -> None:
+        """Per-dimension mean and std of E[z1|x] over x (once, at the start of stage m2)."""
+        mu, _ = split_gaussian(self.m1.encoder_z(x))
+        self.z1_mean.copy_(mu.mean(0))
+        self.z1_std.copy_(mu.std(0).clamp(min=1e-6) if mu.shape[0] > 1 else torch.ones_like(mu[0]))
+        self.z1_stats_ready.fill_(True)
+
+    def step_loss(self, batch: Batch) -> LossOutput:
+        if self.stage == "m2" and not bool(self.z1_stats_ready):
+            parts = [batch.x_labelled] + ([batch.x_unlabelled] if batch.x_unlabelled is not None else [])
+            self.fit_z1_stats(torch.cat(parts))
+        return super().step_loss(batch)
+
+    def labelled_loss(self, x: torch.Tensor, y: torch.Tensor) -> LossOutput:
+        self._share_kl_weight()
+        if self.stage == "m1":
+            return self.m1.vae_loss(x)
+        return self.m2.labelled_loss(self.z1(x), y)
+
+    def unlabelled_loss(self, x: torch.Tensor) -> LossOutput:
+        self._share_kl_weight()
+        if self.stage == "m1":
+            return self.m1.vae_loss(x)
+        return self.m2.unlabelled_loss(self.z1(x))
+
+    def _share_kl_weight(self) -> None:
+        # The loop sets the warm-up weight on this wrapper only; both parts follow it.
+        self.m1.kl_weight = self.m2.kl_weight = self.kl_weight
+
+    @torch.no_grad()
+    def classify(self, x: torch.Tensor) -> torch.Tensor:
+        return self.m2.classify(self.z1(x))
+
+    @torch.no_grad()
+    def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
+        """x -> z1 -> M2 reconstruction of z1 -> M1 decoder mean."""
+        z1 = self._z1_to_m1(self.m2.reconstruct(self.z1(x)))
+        return self.m1.likelihood.mean(self.m1.decoder(z1)).clamp(0, 1)
+
+    @torch.no_grad()
+    def sample(self, n_per_class: int) -> torch.Tensor:
+        """Class-conditional: z1 from M2's p(z1|y,z2) (mean), decoded through M1's p(x|z1)."""
+        z1 = self._z1_to_m1(self.m2.sample(n_per_class))
+        return self.m1.likelihood.mean(self.m1.decoder(z1)).clamp(0, 1)

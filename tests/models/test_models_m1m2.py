@@ -1,0 +1,115 @@
+"""M1+M2: stages, freezing M1, and loading M1 from a checkpoint."""
+from __future__ import annotations
+
+import pytest
+import torch
+
+from ssvae.config import ConfigError
+from ssvae.models import build_model
+from ssvae.models.base import Batch
+
+from tests_models_helpers import SHAPES, images, labels, tiny_config
+
+
+def test_stages_and_freezing():
+    torch.manual_seed(0)
+    net = build_model(tiny_config(model="m1m2"), SHAPES["digits"], 3)
+    assert [(s.name, s.select_on, s.uses_labels) for s in net.stages()] == [
+        ("m1", "val_loss", False), ("m2", "val_acc", True)]
+    assert net.stage == "m1"
+    m1_ids = {id(p) for p in net.m1.parameters()}
+    assert {id(p) for p in net.stage_parameters()} == m1_ids
+    net.set_stage("m2")
+    assert all(not p.requires_grad for p in net.m1.parameters())
+    assert {id(p) for p in net.stage_parameters()} == {id(p) for p in net.m2.parameters()}
+    net.train()
+    assert not net.m1.training and net.m2.training
+    before = [p.clone() for p in net.m1.parameters()]
+    x = images(SHAPES["digits"], 4)
+    net.step_loss(Batch(x, labels(4, 3), x)).loss.backward()
+    assert all(p.grad is None for p in net.m1.parameters())
+    assert all(torch.equal(a, b) for a, b in zip(before, net.m1.parameters()))
+    with pytest.raises(ValueError, match="stages: m1, m2"):
+        net.set_stage("vae")
+
+
+@pytest.mark.parametrize("source", ["m1", "m1m2", "wrapped"])
+def test_m1_checkpoint_skips_stage_m1(tmp_path, source):
+    torch.manual_seed(0)
+    donor = build_model(tiny_config(model="m1" if source == "m1" else "m1m2"), SHAPES["digits"], 3)
+    state = donor.state_dict()
+    path = tmp_path / "m1.pt"
+    torch.save({"model": state, "epoch": 3} if source == "wrapped" else state, path)
+    torch.manual_seed(1)
+    net = build_model(tiny_config(model="m1m2", model_options={"m1_checkpoint": str(path)}),
+                      SHAPES["digits"], 3)
+    assert [s.name for s in net.stages()] == ["m2"] and net.stage == "m2"
+    assert all(not p.requires_grad for p in net.m1.parameters())
+    encoder = donor.encoder_z if source == "m1" else donor.m1.encoder_z
+    for a, b in zip(encoder.parameters(), net.m1.encoder_z.parameters()):
+        assert torch.equal(a, b)
+
+
+def test_m1_checkpoint_errors(tmp_path):
+    with pytest.raises(ConfigError, match="is not a file"):
+        build_model(tiny_config(model="m1m2", model_options={"m1_checkpoint": str(tmp_path / "no.pt")}),
+                    SHAPES["digits"], 3)
+    torch.manual_seed(0)
+    other = build_model(tiny_config(model="m1", latent_dim=7), SHAPES["digits"], 3)
+    torch.save(other.state_dict(), tmp_path / "m1.pt")
+    with pytest.raises(ConfigError, match="does not fit this M1"):
+        build_model(tiny_config(model="m1m2", model_options={"m1_checkpoint": str(tmp_path / "m1.pt")}),
+                    SHAPES["digits"], 3)
+
+
+def test_image_classifier_does_not_apply_to_m1m2():
+    with pytest.raises(ConfigError, match="does not apply to m1m2"):
+        build_model(tiny_config(model="m1m2", classifier="conv"), SHAPES["digits"], 3)
+
+
+def test_samples_decode_through_m1():
+    torch.manual_seed(0)
+    net = build_model(tiny_config(model="m1m2", network="conv"), SHAPES["rgb32"], 3)
+    assert net.sample(2).shape == (6, 3, 32, 32)
+    assert net.reconstruct(images(SHAPES["rgb32"], 2)).shape == (2, 3, 32, 32)
+
+
+def test_z1_is_standardised_from_the_first_stage_m2_batch():
+    torch.manual_seed(0)
+    net = build_model(tiny_config(model="m1m2"), SHAPES["digits"], 3)
+    x = images(SHAPES["digits"], 8)
+    net.set_stage("m2")
+    assert not bool(net.z1_stats_ready)
+    net.step_loss(Batch(x[:3], labels(3, 3), x[3:]))
+    assert bool(net.z1_stats_ready)
+    z = net.z1(x)
+    assert torch.allclose(z.mean(0), torch.zeros(4), atol=1e-5)
+    assert torch.allclose(z.std(0), torch.ones(4), atol=1e-4)
+    mean = net.z1_mean.clone()
+    net.step_loss(Batch(x[:3], labels(3, 3), x[3:] * 0.5))   # measured once only
+    assert torch.equal(net.z1_mean, mean)
+    assert {"z1_mean", "z1_std", "z1_stats_ready"} <= set(net.state_dict())
+    off = build_model(tiny_config(model="m1m2", model_options={"standardise_z1": False}),
+                      SHAPES["digits"], 3)
+    assert bool(off.z1_stats_ready) and torch.equal(off.z1_std, torch.ones(4))
+
+
+@pytest.mark.parametrize("stage", ["m1", "m2"])
+def test_kl_warm_up_reaches_both_parts(stage):
+    torch.manual_seed(0)
+    net = build_model(tiny_config(model="m1m2"), SHAPES["digits"], 3)
+    net.set_stage(stage)
+    x = images(SHAPES["digits"], 4)
+    net.kl_weight = 0.0
+    torch.manual_seed(1)
+    zero = net.unlabelled_loss(x)
+    net.kl_weight = 1.0
+    torch.manual_seed(1)
+    one = net.unlabelled_loss(x)
+    assert torch.allclose(one.loss - zero.loss, one.terms["kl"], rtol=1e-4, atol=1e-4)
+
+
+def test_alpha_scale_knows_the_pool_holds_labelled_images():
+    net = build_model(tiny_config(model="m1m2"), SHAPES["digits"], 3)
+    net.set_data_sizes(100, 50000)          # pool of 50,000 includes the 100 labelled images
+    assert net.m2.alpha_effective() == pytest.approx(0.1)
