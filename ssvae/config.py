@@ -117,6 +117,7 @@ class TrainConfig:
     patience: int = 10                    # epochs without validation improvement before stopping
     batch_size: int = 128                 # unlabelled examples per step
     labelled_batch_size: int = 32         # labelled examples per step (cycled)
+    min_steps_per_epoch: int = 50         # labelled-only stages: at least this many steps
     lr: float = 1e-3
     weight_decay: float = 0.0
     kl_warmup_epochs: int = 0             # linear KL warm-up, counted per optimiser step
@@ -155,6 +156,7 @@ class TrainConfig:
         _check_int("patience", self.patience, 1)
         _check_int("batch_size", self.batch_size, 1)
         _check_int("labelled_batch_size", self.labelled_batch_size, 1)
+        _check_int("min_steps_per_epoch", self.min_steps_per_epoch, 1)
         _check_float("lr", self.lr, 0.0, 10.0, low_open=True)
         _check_float("weight_decay", self.weight_decay, 0.0)
         _check_int("kl_warmup_epochs", self.kl_warmup_epochs, 0)

@@ -133,6 +133,7 @@ def fit(config: TrainConfig, report: Report | None = None, resume: bool | str | 
         parts.append(data.extra_unlabelled_x)
     x_unl = torch.cat(parts)                                    # uint8 [n_u, C, H, W]
     x_val, y_val = data.train_x[split.val_idx], data.train_y[split.val_idx]
+    model.set_data_sizes(x_lab.shape[0], x_unl.shape[0])       # M2 scales α from these
 
     state, optimiser_state = TrainState(), None
     resume_dir = _resume_dir(resume, out)
@@ -151,7 +152,8 @@ def fit(config: TrainConfig, report: Report | None = None, resume: bool | str | 
             optimiser_state = None
         source = BatchSource(x_lab, y_lab, x_unl if stage.uses_unlabelled else None,
                              config.batch_size, config.labelled_batch_size,
-                             seed=config.train_seed, device=device)
+                             seed=config.train_seed, device=device,
+                             min_steps=config.min_steps_per_epoch)
         epochs = _progress(range(state.stage_epoch, config.epochs), config, stage)
         for _ in epochs:
             if state.epochs_since_best >= config.patience:

@@ -2,8 +2,9 @@
 
 An epoch is one pass over the unlabelled images (DESIGN.md §3); the labelled images are
 cycled — reshuffled at each pass — so every step gets ``labelled_batch_size`` of them (all of
-them if there are fewer). Without unlabelled images an epoch is one pass over the labelled ones
-and batches carry ``x_unlabelled=None``. Indices come from a local ``torch.Generator`` seeded by
+them if there are fewer). Without unlabelled images an epoch is one pass over the labelled ones,
+or ``min_steps`` steps of cycled labelled images when that is more (a few labels would otherwise
+make an epoch two or three steps long), and batches carry ``x_unlabelled=None``. Indices come from a local ``torch.Generator`` seeded by
 (seed, epoch), so epoch ``e`` is the same whether or not epochs before it were run (exact
 resume). Images become float32 in [0, 1] per batch, on ``device``; no per-image Python work.
 """
@@ -24,9 +25,9 @@ class BatchSource:
 
     def __init__(self, x_labelled: torch.Tensor, y_labelled: torch.Tensor,
                  x_unlabelled: torch.Tensor | None, batch_size: int, labelled_batch_size: int,
-                 seed: int, device: str | torch.device = "cpu") -> None:
+                 seed: int, device: str | torch.device = "cpu", min_steps: int = 1) -> None:
         for name, value in (("batch_size", batch_size),
-                            ("labelled_batch_size", labelled_batch_size)):
+                            ("labelled_batch_size", labelled_batch_size), ("min_steps", min_steps)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name}={value!r} must be a positive integer")
         if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
@@ -52,6 +53,7 @@ class BatchSource:
         self.batch_size = batch_size
         self.labelled_batch_size = min(labelled_batch_size, len(x_labelled))
         self.seed = seed
+        self.min_steps = min_steps
 
     @property
     def n_labelled(self) -> int:
@@ -65,7 +67,7 @@ class BatchSource:
         """Steps per epoch."""
         if self.x_unlabelled is not None:
             return math.ceil(self.n_unlabelled / self.batch_size)
-        return math.ceil(self.n_labelled / self.labelled_batch_size)
+        return max(math.ceil(self.n_labelled / self.labelled_batch_size), self.min_steps)
 
     def _generator(self, epoch: int) -> torch.Generator:
         # (seed, epoch) -> a well-mixed 63-bit seed; independent of how many epochs ran before.
@@ -90,8 +92,11 @@ class BatchSource:
 
         g = self._generator(epoch)
         steps, b_l, b_u = len(self), self.labelled_batch_size, self.batch_size
-        if self.x_unlabelled is None:  # one pass over the labelled images; last batch may be short
-            l_order = torch.randperm(self.n_labelled, generator=g).to(self.device)
+        if self.x_unlabelled is None:  # passes over the labelled images; last batch may be short
+            if steps == math.ceil(self.n_labelled / b_l):          # one pass
+                l_order = torch.randperm(self.n_labelled, generator=g).to(self.device)
+            else:
+                l_order = self._labelled_order(steps, b_l, g).to(self.device)
             for step in range(steps):
                 li = l_order[step * b_l:(step + 1) * b_l]
                 yield Batch(self._floats(self.x_labelled, li), self.y_labelled[li], None)

@@ -115,3 +115,16 @@ def test_on_real_split(digits, tmp_path) -> None:
     assert len(src) == -(-len(s.unlabelled_idx) // 128)
     b = next(iter(src.epoch(0)))
     assert b.x_labelled.shape == (32, 1, 8, 8) and b.x_unlabelled.shape == (128, 1, 8, 8)
+
+
+def test_labelled_only_epoch_has_at_least_min_steps_and_cycles_every_image():
+    x = torch.arange(10, dtype=torch.uint8).view(10, 1, 1, 1).expand(10, 1, 2, 2).contiguous()
+    y = torch.arange(10)
+    source = BatchSource(x, y, None, batch_size=8, labelled_batch_size=4, seed=0, min_steps=7)
+    batches = list(source.epoch(0))
+    assert len(source) == len(batches) == 7
+    assert all(b.x_unlabelled is None and b.x_labelled.shape[0] == 4 for b in batches)
+    seen = torch.cat([b.y_labelled for b in batches])
+    assert set(seen[:10].tolist()) == set(range(10))      # a full pass before any repeat
+    short = BatchSource(x, y, None, batch_size=8, labelled_batch_size=4, seed=0, min_steps=1)
+    assert len(short) == 3                                # one pass: ceil(10 / 4)
