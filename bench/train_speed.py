@@ -108,6 +108,8 @@ def main(argv=None) -> int:
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--device", default="auto")
+    parser.add_argument("--matmul-seconds", type=float, default=2.0,
+                        help="how long to measure the matrix-multiply throughput")
     parser.add_argument("--models", nargs="*", default=list(MODELS_TO_TIME),
                         help=f"models to time (known: {', '.join(MODELS.names())})")
     args = parser.parse_args(argv)
@@ -118,7 +120,7 @@ def main(argv=None) -> int:
     data = load_dataset(args.dataset, root=args.data_root)
     hierarchy = data.hierarchy()
     split = make_split(data, n_labels=args.n_labels, split_seed=0)
-    peak = matmul_throughput(device)
+    peak = matmul_throughput(device, seconds=args.matmul_seconds)
     card = torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or platform.machine()
     print(f"# {args.dataset} {tuple(data.image_shape)}, device {device} ({card}), "
           f"torch threads {torch.get_num_threads()}, torch {torch.__version__}")

@@ -1,0 +1,25 @@
+"""The benchmarks run (smoke setting); their figures are read by people, not asserted here."""
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[1] / "bench"
+
+
+def _load(name: str):
+    spec = importlib.util.spec_from_file_location(name, BENCH / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_train_speed_smoke(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("SSVAE_SPLIT_DIR", str(tmp_path))
+    bench = _load("train_speed")
+    assert bench.main(["--steps", "1", "--warmup", "0", "--threads", "1", "--matmul-seconds",
+                       "0.1", "--models", "m2", "supervised"]) == 0
+    out = capsys.readouterr().out
+    assert "GFLOP/s" in out
+    rows = [line.split() for line in out.splitlines() if line.startswith("m2 ")]
+    assert len(rows) == 4 and all(row[-1].endswith("%") for row in rows)
