@@ -26,6 +26,7 @@ CLASSIFIERS = ("mlp", "conv", "vgg16")
 LIKELIHOODS = ("auto", "bernoulli", "gaussian")
 DEVICES = ("auto", "cpu", "cuda")
 VGG16_MISSING = ("error", "scratch")
+SELECT_ON = ("trained", "binary")
 
 # Fields that do not change what a run computes (where it runs, how it logs, where data lies).
 NON_IDENTITY_FIELDS = frozenset({"data_root", "download", "device", "threads", "progress"})
@@ -115,6 +116,8 @@ class TrainConfig:
     # --- optimisation ----------------------------------------------------------------------
     epochs: int = 50                      # upper bound; early stopping on validation
     patience: int = 10                    # epochs without validation improvement before stopping
+    select_on: str = "trained"            # validation accuracy that selects the model: on the
+                                          # labels trained on (trained) or super-classes (binary)
     batch_size: int = 128                 # unlabelled examples per step
     labelled_batch_size: int = 32         # labelled examples per step (cycled)
     min_steps_per_epoch: int = 50         # labelled-only stages: at least this many steps
@@ -137,6 +140,7 @@ class TrainConfig:
         _check_choice("likelihood", self.likelihood, LIKELIHOODS)
         _check_choice("device", self.device, DEVICES)
         _check_choice("vgg16_missing", self.vgg16_missing, VGG16_MISSING)
+        _check_choice("select_on", self.select_on, SELECT_ON)
         if (self.n_labels is None) == (self.label_fraction is None):
             raise ConfigError(
                 f"give exactly one of n_labels (now {self.n_labels!r}) and label_fraction "

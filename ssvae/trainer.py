@@ -162,10 +162,11 @@ def fit(config: TrainConfig, report: Report | None = None, resume: bool | str | 
             train_loss = _train_epoch(model, source, optimiser, state, config, device)
             if stage.uses_labels:
                 # M1's head is fitted after its VAE stage; accuracy only exists once it has one.
-                val = _validate(model, x_val, y_val, hierarchy, binary, device, stage)
+                val = _validate(model, x_val, y_val, hierarchy, binary, device, stage,
+                                config.select_on)
             else:
                 val = _validate(model, x_val, y_val, hierarchy, binary, device, stage,
-                                with_accuracy=False)
+                                config.select_on, with_accuracy=False)
             state.stage_epoch += 1
             state.global_epoch += 1
             score = _score(stage, val)
@@ -195,14 +196,15 @@ def fit(config: TrainConfig, report: Report | None = None, resume: bool | str | 
 
 
 def _validate(model: SemiSupervisedModel, x_val: torch.Tensor, y_val: torch.Tensor, hierarchy,
-              binary: bool, device: torch.device, stage: Stage, with_accuracy: bool = True) -> dict:
+              binary: bool, device: torch.device, stage: Stage, select_on: str,
+              with_accuracy: bool = True) -> dict:
     model.eval()
     val: dict[str, Any] = {"val_binary_acc": None, "val_subclass_acc": None, "val_acc": None,
                            "val_loss": None}
     if with_accuracy:
         acc = accuracies(model, x_val, y_val, hierarchy, binary, device)
         val["val_binary_acc"], val["val_subclass_acc"] = acc["binary_acc"], acc["subclass_acc"]
-        val["val_acc"] = acc["binary_acc"] if binary else acc["subclass_acc"]
+        val["val_acc"] = acc["binary_acc"] if binary or select_on == "binary" else acc["subclass_acc"]
     if stage.select_on == "val_loss" or model.generative:
         val["val_loss"] = mean_loss_terms(model, x_val, device, validation=True)["loss"]
     return val

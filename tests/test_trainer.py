@@ -103,3 +103,12 @@ def test_supervised_baseline_uses_only_labelled_images(tmp_path):
     metrics = fit(tiny(model="supervised", epochs=2), out_dir=str(tmp_path / "sup"))
     assert 0.0 <= metrics["test_subclass_acc"] <= 1.0
     assert metrics.get("test_elbo") is None
+
+
+def test_select_on_binary_uses_binary_validation_accuracy(tmp_path):
+    reports = []
+    fit(tiny(model="gmvae", epochs=2, select_on="binary"), report=lambda m, c: reports.append(m))
+    assert all(r["selection_metric"] == r["val_binary_acc"] for r in reports)
+    reports.clear()
+    fit(tiny(model="gmvae", epochs=2), report=lambda m, c: reports.append(m))
+    assert all(r["selection_metric"] == r["val_subclass_acc"] for r in reports)
