@@ -125,7 +125,7 @@ def fit_budget(data: pd.DataFrame, metric: str, target: float | None = None,
             boot_fits.append(fit_power_law(n[idx], err[idx], floor))
     b_ci = tuple(np.percentile([f.b for f in boot_fits], [2.5, 97.5])) if boot_fits else None
     n_needed = n_ci = None
-    status = f"fit err = {fit.a:.3g}·n^(−{fit.b:.3f})" + (f" + {fit.c:.3g}" if floor else "")
+    status = f"fit err = {fit.a:.3g}·n^{-fit.b:.3f}" + (f" + {fit.c:.3g}" if floor else "")
     if not boot_fits:
         status += "; no uncertainty (one run per budget)"
     if target is not None:

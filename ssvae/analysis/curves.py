@@ -2,7 +2,7 @@
 
 One colour per model, one line style per label mode; the line is the mean over runs (label
 draws × seeds) and the band is ±1 standard deviation (seaborn ``errorbar="sd"``). Baselines
-(supervised CNN, VGG16) are gray with square markers. Published anchors (``anchors.py``) are
+(supervised, VGG16) are gray with square markers. Published anchors (``anchors.py``) are
 reference marks on the sub-class accuracy figure of the data sets that have them.
 """
 from __future__ import annotations

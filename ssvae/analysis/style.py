@@ -11,7 +11,7 @@ from matplotlib.figure import Figure
 
 MODEL_ORDER = ("m1", "m2", "m1m2", "gmvae", "supervised", "vgg16")
 MODEL_NAMES = {"m1": "M1", "m2": "M2", "m1m2": "M1+M2", "gmvae": "GMVAE",
-               "supervised": "supervised CNN", "vgg16": "VGG16 (fine-tuned)"}
+               "supervised": "supervised", "vgg16": "VGG16 (fine-tuned)"}
 DATASET_NAMES = {"mnist": "MNIST", "fashion_mnist": "Fashion-MNIST", "fashionmnist": "Fashion-MNIST",
                  "fashion-mnist": "Fashion-MNIST", "cifar10": "CIFAR-10", "cifar-10": "CIFAR-10"}
 METRIC_NAMES = {"test_binary_acc": "test binary accuracy",
