@@ -116,6 +116,8 @@ class TrainConfig:
     # --- optimisation ----------------------------------------------------------------------
     epochs: int = 50                      # upper bound; early stopping on validation
     patience: int = 10                    # epochs without validation improvement before stopping
+    loss_rel_tol: float = 1e-3            # val_loss stages (M1's VAE): an epoch improves only if
+                                          # it lowers the best loss by more than this fraction
     select_on: str = "trained"            # validation accuracy that selects the model: on the
                                           # labels trained on (trained) or super-classes (binary)
     batch_size: int = 128                 # unlabelled examples per step
@@ -164,6 +166,7 @@ class TrainConfig:
         _check_float("lr", self.lr, 0.0, 10.0, low_open=True)
         _check_float("weight_decay", self.weight_decay, 0.0)
         _check_int("kl_warmup_epochs", self.kl_warmup_epochs, 0)
+        _check_float("loss_rel_tol", self.loss_rel_tol, 0.0, 1.0)
         _check_int("threads", self.threads, 1, optional=True)
 
     # --- derived ---------------------------------------------------------------------------

@@ -66,6 +66,14 @@ def _score(stage: Stage, val: dict) -> float:
     return val["val_acc"]
 
 
+def _improved(stage: Stage, score: float, best: float, loss_rel_tol: float) -> bool:
+    """Accuracy: any gain. Loss (score = -loss): a gain of more than ``loss_rel_tol`` of the best
+    loss, so a VAE creeping down by 0.01 % per epoch counts as converged."""
+    if stage.select_on == "val_loss" and math.isfinite(best):
+        return score > best + loss_rel_tol * abs(best)
+    return score > best
+
+
 def _train_epoch(model: SemiSupervisedModel, source: BatchSource, optimiser: torch.optim.Optimizer,
                  state: TrainState, config: TrainConfig, device: torch.device) -> float:
     model.train()
@@ -170,7 +178,7 @@ def fit(config: TrainConfig, report: Report | None = None, resume: bool | str | 
             state.stage_epoch += 1
             state.global_epoch += 1
             score = _score(stage, val)
-            if score > state.best_score:
+            if _improved(stage, score, state.best_score, config.loss_rel_tol):
                 state.best_score, state.epochs_since_best = score, 0
                 state.best_model = copy.deepcopy(model.state_dict())
             else:

@@ -37,6 +37,7 @@ def test_defaults_are_valid_and_frozen():
     ({"patience": 0}, "patience=0"),
     ({"batch_size": 0}, "batch_size=0"),
     ({"labelled_batch_size": 0}, "labelled_batch_size=0"),
+    ({"loss_rel_tol": -0.1}, "loss_rel_tol=-0.1"),
     ({"select_on": "test"}, "select_on='test'"),
     ({"min_steps_per_epoch": 0}, "min_steps_per_epoch=0"),
     ({"lr": 0.0}, "lr=0.0 must be > 0.0"),
