@@ -30,6 +30,10 @@ SELECT_ON = ("trained", "binary")
 
 # Fields that do not change what a run computes (where it runs, how it logs, where data lies).
 NON_IDENTITY_FIELDS = frozenset({"data_root", "download", "device", "threads", "progress"})
+# Always part of a run's identity, even at their defaults.
+DEFINING_FIELDS = frozenset({"dataset", "hierarchy", "model", "label_mode", "n_labels",
+                             "label_fraction", "split_seed", "seed"})
+IDENTITY_VERSION = 1          # bump when a default changes what a run computes
 
 
 class ConfigError(ValueError):
@@ -215,9 +219,15 @@ class TrainConfig:
         return dataclasses.replace(self, **plain)
 
     def identity(self) -> dict[str, Any]:
-        """The fields that change a run's result (used for ``run_id``)."""
-        values = {k: v for k, v in self.to_dict().items() if k not in NON_IDENTITY_FIELDS}
+        """The fields that change a run's result (used for ``run_id``): the defining fields,
+        plus every other field whose value differs from its default. A field added later with a
+        default that keeps the old behaviour therefore leaves earlier run_ids (the results
+        cache) valid; changing a default's meaning must bump ``IDENTITY_VERSION``."""
+        defaults = TrainConfig().to_dict()
+        values = {k: v for k, v in self.to_dict().items()
+                  if k not in NON_IDENTITY_FIELDS and (k in DEFINING_FIELDS or v != defaults[k])}
         values["seed"] = self.train_seed
+        values["identity_version"] = IDENTITY_VERSION
         return values
 
     @property

@@ -88,3 +88,10 @@ def test_run_id_ignores_runtime_fields_only():
     assert base.run_id != base.replace(split_seed=1).run_id
     # The training seed follows the label draw unless set: seed=None and seed=split_seed agree.
     assert base.run_id == base.replace(seed=base.split_seed).run_id
+
+
+def test_identity_lists_defining_fields_and_changed_fields_only():
+    identity = TrainConfig(lr=3e-4).identity()
+    assert identity["lr"] == 3e-4 and identity["model"] == "m2" and identity["n_labels"] == 100
+    assert "batch_size" not in identity          # at its default: a later default-preserving
+    assert identity["identity_version"] >= 1     # field leaves cached run_ids valid
