@@ -79,3 +79,47 @@ def rows(paths: Iterable[str | os.PathLike]) -> list[dict[str, str]]:
         with open(p, newline="") as handle:
             out.extend(csv.DictReader(handle))
     return out
+
+
+def collect(run_dirs: Iterable[str | os.PathLike], table: str | os.PathLike, ablation: str) -> int:
+    """Add the ``metrics.json`` of runs made with ``python -m ssvae.train`` to a results table
+    (runs already in it, by ``run_id``, are skipped). Returns the number of rows added."""
+    done = finished_run_ids(table)
+    added = 0
+    for run_dir in run_dirs:
+        path = Path(run_dir) / "metrics.json"
+        if not path.exists():
+            raise FileNotFoundError(f"{path} does not exist: is {run_dir} a finished run folder?")
+        metrics = json.loads(path.read_text())
+        if metrics["run_id"] in done:
+            continue
+        append_row(table, metrics_to_row(metrics, ablation=ablation, checkpoint=str(run_dir)))
+        done.add(metrics["run_id"])
+        added += 1
+    return added
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+    import sys
+
+    parser = argparse.ArgumentParser(
+        prog="python -m ssvae.results",
+        description="collect: add finished `python -m ssvae.train` runs to a results table")
+    sub = parser.add_subparsers(dest="command", required=True)
+    grab = sub.add_parser("collect", help="add run folders' metrics.json to a runs.csv")
+    grab.add_argument("run_dirs", nargs="+")
+    grab.add_argument("--table", required=True, help="the runs.csv to append to")
+    grab.add_argument("--ablation", required=True, help="the study name written in each row")
+    args = parser.parse_args(argv)
+    try:
+        added = collect(args.run_dirs, args.table, args.ablation)
+    except (FileNotFoundError, KeyError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(f"added {added} row(s) to {args.table}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
