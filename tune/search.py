@@ -1,0 +1,139 @@
+"""``python tune/search.py [SPEC] [options]``: run an ablation study with Ray Tune + Optuna.
+
+SPEC is a YAML path or a shipped spec name (``ablations/<name>.yaml``); none runs the quickstart.
+For each searched cell one Tuner (Optuna TPE + ASHA, on a validation metric), then the best
+configuration of every cell is trained for each (label draw, seed) and its test metrics go to
+``<results-dir>/<name>/runs.csv``. Re-running the same command resumes. ``RAY_ADDRESS`` set:
+join that cluster; unset: start Ray locally.
+
+Examples::
+
+    python tune/search.py                              # the quickstart (digits, offline)
+    python tune/search.py quickstart --smoke           # tiny budget, results/quickstart-smoke/
+    python tune/search.py mnist_label_curve --dry-run  # cells, trials and a compute estimate
+    RAY_ADDRESS=head:6379 python -m tune.search ablations/fashion_binary_vs_subclass.yaml \\
+        --storage /shared/ray --results-dir /shared/results --gpus-per-trial 0.25
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import sys
+from pathlib import Path
+
+if __package__ in (None, ""):
+    # Run as a script: import the package `tune`, not this folder's modules as top-level ones.
+    _here = Path(__file__).resolve().parent
+    sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _here]
+    sys.path.insert(0, str(_here.parent))
+
+from ssvae.config import ConfigError  # noqa: E402
+from tune.spec import SpecError, load_spec, shipped_specs  # noqa: E402
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python tune/search.py",
+        description="Run an ablation study (one Ray Tune Tuner per cell, Optuna TPE + ASHA, "
+                    "then the final evaluation of each cell's best config).",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=f"shipped specs: {', '.join(shipped_specs())}")
+    p.add_argument("spec", nargs="?", default=None,
+                   help="a spec YAML path or a shipped spec name (default: quickstart)")
+    p.add_argument("--smoke", action="store_true",
+                   help="tiny budget, same code path; writes to <results-dir>/<name>-smoke/")
+    p.add_argument("--dry-run", action="store_true",
+                   help="validate, print cells, trials and a compute estimate; start nothing")
+    p.add_argument("--results-dir", default="results", help="results root (default: results/)")
+    p.add_argument("--storage", default=None,
+                   help="Ray Tune storage: a folder (made absolute; NFS for multi-node) or a "
+                        "URI such as s3://bucket/path (default: <results-dir>/<name>/ray)")
+    p.add_argument("--data-root", default=None, help="data folder (default: $SSVAE_DATA_ROOT)")
+    p.add_argument("--max-concurrent", type=int, default=None,
+                   help="trials (and final runs) at a time (default: as many as the CPUs allow)")
+    p.add_argument("--cpus-per-trial", type=float, default=None,
+                   help="CPUs per trial; torch threads = this (default: the spec's)")
+    p.add_argument("--gpus-per-trial", type=float, default=None,
+                   help="GPUs per trial, fractions allowed, e.g. 0.25 (default: the spec's)")
+    p.add_argument("--name", default=None, help="study name (default: the spec's name)")
+    return p
+
+
+def command_line(argv: list[str] | None) -> str:
+    args = sys.argv[1:] if argv is None else argv
+    return shlex.join(["python", "tune/search.py", *args])
+
+
+def load(args: argparse.Namespace):
+    spec = load_spec(args.spec)
+    # Absolute: Tune runs each trial in its own working directory.
+    data_root = os.path.abspath(args.data_root) if args.data_root else None
+    spec = spec.with_overrides(name=args.name, data_root=data_root,
+                               max_concurrent=args.max_concurrent,
+                               cpus_per_trial=args.cpus_per_trial,
+                               gpus_per_trial=args.gpus_per_trial)
+    if args.smoke:
+        spec = spec.smoked()
+    return spec
+
+
+def _analyse(study_dir: Path, command: str) -> None:
+    try:
+        from ssvae.analysis import analyse
+    except ImportError as err:
+        print(f"[tune] analysis skipped: ssvae.analysis is not available ({err}); run "
+              f"`python -m ssvae.analysis {study_dir}` once it is", flush=True)
+        return
+    try:
+        out = analyse(results_dirs=[str(study_dir)], command=command)
+    except Exception as err:  # noqa: BLE001 - the study's results stand without the plots
+        print(f"[tune] analysis failed ({type(err).__name__}: {err}); the results are complete, "
+              f"re-run it with `python -m ssvae.analysis {study_dir}`", flush=True)
+        return
+    if out:
+        report = out.get("report") if isinstance(out, dict) else out
+        print(f"[tune] analysis: report {report} (plots under {study_dir / 'figures'})", flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    command = command_line(argv)
+    try:
+        spec = load(args)
+    except (SpecError, ConfigError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    from tune.runner import StudyError, StudyInterrupted, describe, run_study, study_paths
+
+    if args.dry_run:
+        describe(spec, study_paths(spec, args.results_dir, args.storage))
+        print("dry run: nothing started")
+        return 0
+    try:
+        result = run_study(spec, results_dir=args.results_dir, storage=args.storage,
+                           command=command)
+    except StudyInterrupted as err:
+        print(f"\n[tune] stopped: {err}. Everything finished so far is kept.\n"
+              f"[tune] resume with exactly the same command:\n  cd {shlex.quote(os.getcwd())} "
+              f"&& {command}", flush=True)
+        return 130
+    except KeyboardInterrupt:
+        print(f"\n[tune] stopped. Resume with:\n  cd {shlex.quote(os.getcwd())} && {command}",
+              flush=True)
+        return 130
+    except StudyError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    paths, counts = result["paths"], result["counts"]
+    print(f"\n[tune] study {spec.name!r} done: {counts['ok']} final runs now, "
+          f"{counts['skipped']} already there, {counts['failed']} failed")
+    print(f"  results table:    {paths.runs_csv}\n  best configs:     {paths.best_json}\n"
+          f"  search history:   {paths.history_csv}\n  spec copy:        {paths.spec_copy}\n"
+          f"  runs (checkpoints): {paths.study_dir / 'runs'}\n  Tune storage:     {paths.storage}")
+    _analyse(paths.study_dir, command)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
