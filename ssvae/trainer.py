@@ -291,8 +291,10 @@ def _save_last(out: Path | None, model, optimiser, state: TrainState, config: Tr
 
 def _restore(path: Path, model: SemiSupervisedModel, config: TrainConfig) -> tuple[TrainState, dict | None]:
     saved = load_state(path)
-    if saved["config"] != config.to_dict():
-        changed = sorted(k for k in saved["config"] if saved["config"][k] != config.to_dict().get(k))
+    # Runtime fields (threads, device, data location) may change between sittings.
+    before, now = TrainConfig.from_dict(saved["config"]).identity(), config.identity()
+    if before != now:
+        changed = sorted(k for k in before.keys() | now.keys() if before.get(k) != now.get(k))
         raise ValueError(f"cannot resume from {path}: the config differs in {changed}")
     state = TrainState(**saved["state"])
     stage = model.stages()[min(state.stage_index, len(model.stages()) - 1)]

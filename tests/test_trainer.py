@@ -123,3 +123,10 @@ def test_loss_stages_need_a_relative_gain_to_count_as_improving():
     assert not _improved(loss_stage, -99.95, -100.0, 1e-3)     # 0.05 % better: converged
     assert _improved(loss_stage, -99.8, -100.0, 1e-3)          # 0.2 % better
     assert _improved(acc_stage, 0.9001, 0.9, 1e-3)
+
+
+def test_resume_accepts_changed_runtime_settings(tmp_path):
+    fit(tiny(model="gmvae", epochs=1), out_dir=str(tmp_path / "run"))
+    resumed = fit(tiny(model="gmvae", epochs=1, threads=2, device="cpu"), resume=True,
+                  out_dir=str(tmp_path / "run"))
+    assert resumed["epochs"] == 1
