@@ -129,9 +129,11 @@ def main(argv=None) -> int:
     for name in args.models:
         for network in ("mlp", "conv"):
             for mode in ("binary", "subclass"):
+                # M1 and M1+M2 classify latent vectors: their classifier stays an MLP.
+                classifier = "mlp" if name in ("m1", "m1m2") else network
                 config = TrainConfig(dataset=args.dataset, model=name, network=network,
-                                     classifier=network, label_mode=mode, n_labels=args.n_labels,
-                                     progress=False)
+                                     classifier=classifier, label_mode=mode,
+                                     n_labels=args.n_labels, progress=False)
                 n_classes = hierarchy.n_super if mode == "binary" else hierarchy.n_sub
                 torch.manual_seed(0)
                 model = build_model(config, data.image_shape, n_classes).to(device)

@@ -18,7 +18,7 @@ def test_train_speed_smoke(capsys, tmp_path, monkeypatch):
     monkeypatch.setenv("SSVAE_SPLIT_DIR", str(tmp_path))
     bench = _load("train_speed")
     assert bench.main(["--steps", "1", "--warmup", "0", "--threads", "1", "--matmul-seconds",
-                       "0.1", "--models", "m2", "supervised"]) == 0
+                       "0.1", "--models", "m2", "m1"]) == 0
     out = capsys.readouterr().out
     assert "GFLOP/s" in out
     rows = [line.split() for line in out.splitlines() if line.startswith("m2 ")]
