@@ -513,9 +513,13 @@ def run_study(spec: AblationSpec, results_dir: str | os.PathLike = "results",
             except KeyboardInterrupt:
                 raise StudyInterrupted(f"the search of {cell.name} was interrupted") from None
             best[cell.name] = entry
-            note = entry.get("error") or f"best {spec.search.metric}={entry.get('value')}"
-            print(f"[tune] {cell.name}: {entry.get('n_trials', 0)} trials "
-                  f"({entry['sampler']}): {note}", flush=True)
+            if not spec.search_space.get(cell.model) and not entry.get("error"):
+                print(f"[tune] {cell.name}: no search space for {cell.model}; its configured "
+                      f"settings are used as they are", flush=True)
+            else:
+                note = entry.get("error") or f"best {spec.search.metric}={entry.get('value')}"
+                print(f"[tune] {cell.name}: {entry.get('n_trials', 0)} trials "
+                      f"({entry['sampler']}): {note}", flush=True)
             _save_best(paths, best)
         for cell in cells:
             if not cell.searched:
