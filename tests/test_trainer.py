@@ -130,3 +130,16 @@ def test_resume_accepts_changed_runtime_settings(tmp_path):
     resumed = fit(tiny(model="gmvae", epochs=1, threads=2, device="cpu"), resume=True,
                   out_dir=str(tmp_path / "run"))
     assert resumed["epochs"] == 1
+
+
+@pytest.mark.filterwarnings("ignore")     # its unreadable files are reported (tests/data)
+@pytest.mark.parametrize("model", ["gmvae", "m2"])
+def test_fit_on_a_users_folder_tree_with_conv_networks(folder_tree, tmp_path, model):
+    config = TrainConfig(dataset="folder", data_root=str(folder_tree), image_size=16, channels=3,
+                         network="conv", classifier="conv", model=model, n_labels=5,
+                         hidden_dim=32, latent_dim=8, epochs=1, batch_size=16,
+                         labelled_batch_size=5, progress=False, threads=1)
+    metrics = fit(config, out_dir=str(tmp_path / "run"))
+    assert metrics["hierarchy"] == "folder" and metrics["n_labels"] == 5
+    assert 0.0 <= metrics["test_binary_acc"] <= 1.0
+    assert (tmp_path / "run" / "samples.png").exists()
