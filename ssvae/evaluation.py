@@ -5,12 +5,14 @@ from typing import Any
 
 import torch
 
+from ssvae.data import to_unit
+
 EVAL_BATCH = 1000
 
 
 def _batches(x: torch.Tensor, device: torch.device):
     for start in range(0, x.shape[0], EVAL_BATCH):
-        yield x[start:start + EVAL_BATCH].to(device).float().div_(255)   # [b, C, H, W] in [0, 1]
+        yield to_unit(x[start:start + EVAL_BATCH].to(device))   # [b, C, H, W] in [0, 1]
 
 
 @torch.no_grad()

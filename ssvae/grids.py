@@ -6,6 +6,8 @@ from pathlib import Path
 import torch
 from torchvision.utils import save_image
 
+from ssvae.data import to_unit
+
 
 @torch.no_grad()
 def save_grids(model, x_uint8: torch.Tensor, out: Path, device: torch.device,
@@ -14,7 +16,7 @@ def save_grids(model, x_uint8: torch.Tensor, out: Path, device: torch.device,
     row per class (for models whose sampling is class-conditional)."""
     model.eval()
     written: dict[str, Path] = {}
-    x = x_uint8.to(device).float().div(255)                       # [n, C, H, W]
+    x = to_unit(x_uint8.to(device))                               # [n, C, H, W]
     try:
         x_hat = model.reconstruct(x).float().clamp(0, 1)
         save_image(torch.cat([x, x_hat]).cpu(), out / "reconstructions.png", nrow=x.shape[0])

@@ -24,7 +24,7 @@ import torch
 
 from ssvae.checkpoint import load_state, save_state
 from ssvae.config import TrainConfig
-from ssvae.data import BatchSource, make_split
+from ssvae.data import BatchSource, make_split, to_unit
 from ssvae.evaluation import accuracies, mean_loss_terms
 from ssvae.models import build_model
 from ssvae.models.base import SemiSupervisedModel, Stage
@@ -194,7 +194,7 @@ def fit(config: TrainConfig, report: Report | None = None, resume: bool | str | 
             if report is not None:
                 report(metrics, checkpoint)
         model.load_state_dict(state.best_model)
-        model.finish_stage(x_lab.float().div(255).to(device), y_lab.to(device))
+        model.finish_stage(to_unit(x_lab.to(device)), y_lab.to(device))
         state.best_model = copy.deepcopy(model.state_dict())
         state.stage_index, state.stage_epoch = stage_index + 1, 0
         state.best_score, state.epochs_since_best = -math.inf, 0

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 # Importing the loader modules registers them in DATASETS (none imports torchvision eagerly).
 from ssvae.data import cifar_svhn, digits, folder, torchvision_sets  # noqa: F401
-from ssvae.data.batches import BatchSource
+from ssvae.data.batches import BatchSource, to_unit
 from ssvae.data.errors import DataError, DataWarning, SplitError
 from ssvae.data.hierarchy import LabelHierarchy, load_hierarchy_file
 from ssvae.data.image_data import ImageData, adapt_images
@@ -19,5 +19,5 @@ from ssvae.data.split import SPLIT_DIR_ENV, Split, make_split, split_hash, valid
 __all__ = [
     "BatchSource", "DATA_ROOT_ENV", "DATASETS", "DataError", "DataWarning", "ImageData",
     "LabelHierarchy", "SPLIT_DIR_ENV", "Split", "SplitError", "adapt_images", "load_dataset",
-    "load_hierarchy_file", "make_split", "split_hash", "validation_indices",
+    "load_hierarchy_file", "make_split", "split_hash", "to_unit", "validation_indices",
 ]

@@ -20,6 +20,11 @@ if TYPE_CHECKING:
     from ssvae.models.base import Batch
 
 
+def to_unit(x: torch.Tensor) -> torch.Tensor:
+    """uint8 images [..., C, H, W] -> float32 in [0, 1] (the one place pixels are normalised)."""
+    return x.float().div_(255.0)
+
+
 class BatchSource:
     """Yields ``Batch(x_labelled, y_labelled, x_unlabelled)`` for one epoch at a time."""
 
@@ -82,7 +87,7 @@ class BatchSource:
         return torch.cat([torch.randperm(self.n_labelled, generator=g) for _ in range(passes)])
 
     def _floats(self, x: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
-        return x[idx].float().div_(255.0)                  # [b, C, H, W] float32 in [0, 1]
+        return to_unit(x[idx])                             # [b, C, H, W] float32 in [0, 1]
 
     def epoch(self, epoch: int) -> Iterator["Batch"]:
         """The batches of epoch ``epoch`` (deterministic in (seed, epoch))."""
