@@ -168,13 +168,9 @@ def fit(config: TrainConfig, report: Report | None = None, resume: bool | str | 
                 break                                   # early stopping on validation
             epoch_start = time.time()
             train_loss = _train_epoch(model, source, optimiser, state, config, device)
-            if stage.uses_labels:
-                # M1's head is fitted after its VAE stage; accuracy only exists once it has one.
-                val = _validate(model, x_val, y_val, hierarchy, binary, device, stage,
-                                config.select_on)
-            else:
-                val = _validate(model, x_val, y_val, hierarchy, binary, device, stage,
-                                config.select_on, with_accuracy=False)
+            # M1's head is fitted after its VAE stage: accuracy exists only in stages with labels.
+            val = _validate(model, x_val, y_val, hierarchy, binary, device, stage,
+                            config.select_on, with_accuracy=stage.uses_labels)
             state.stage_epoch += 1
             state.global_epoch += 1
             score = _score(stage, val)
