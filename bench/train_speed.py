@@ -30,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from ssvae.config import TrainConfig  # noqa: E402
 from ssvae.data import BatchSource, load_dataset, make_split  # noqa: E402
 from ssvae.models import MODELS, build_model  # noqa: E402
+from ssvae.runinfo import resolve_device  # noqa: E402
 
 MODELS_TO_TIME = ("m1", "m2", "m1m2", "gmvae", "supervised")
 
@@ -115,8 +116,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
-    device = torch.device("cuda" if args.device == "auto" and torch.cuda.is_available()
-                          else ("cpu" if args.device == "auto" else args.device))
+    device = resolve_device(args.device)
     data = load_dataset(args.dataset, root=args.data_root)
     hierarchy = data.hierarchy()
     split = make_split(data, n_labels=args.n_labels, split_seed=0)

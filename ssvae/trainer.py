@@ -232,7 +232,7 @@ def _finish(config, model, data, split, hierarchy, binary, device, state, out, s
         terms = mean_loss_terms(model, data.test_x, device)
         metrics.update({f"test_{k}": v for k, v in terms.items() if k in ("elbo", "recon", "kl")})
     metrics.update({
-        "epochs": state.global_epoch, "wall_s": state.wall_s + 0.0, "device": device_name(device),
+        "epochs": state.global_epoch, "wall_s": state.wall_s, "device": device_name(device),
         "versions": versions(), "git_rev": git_revision(), "config_json": config.to_json(),
         "checkpoint": str(out) if out is not None else None,
         "history": state.history,
