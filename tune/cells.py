@@ -134,7 +134,7 @@ def estimate(spec, cells: list[Cell]) -> dict[str, Any]:
     search_epochs = search_epochs_full = 0.0
     trials = 0
     for cell in searched:
-        n = spec.search.trials if spec.search_space.get(cell.model) else 1
+        n = spec.search.trials if spec.search_space.get(cell.model) else 0   # runner: no search
         t = max_epochs(spec, cell)
         per = (asha_expected_epochs(t, spec.asha.grace_period, spec.asha.reduction_factor)
                if spec.asha.enabled and n > 1 else t)

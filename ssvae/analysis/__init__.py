@@ -15,6 +15,7 @@ from typing import Sequence
 import pandas as pd
 
 from ssvae.analysis.budget import describe, fit_budgets
+from ssvae.analysis.budget_plot import plot_budget_fits
 from ssvae.analysis.curves import plot_accuracy_curves
 from ssvae.analysis.load import AnalysisError, EmptyResultsError, load_results, read_table
 from ssvae.analysis.paired import paired_differences, plot_paired
@@ -78,6 +79,7 @@ def analyse(results_dirs: str | Path | Sequence[str | Path], out: str | Path | N
     fits = fit_budgets(runs, metric, target, n_boot)
     written["budget"] = out / "labels_needed.csv"
     write_summary(pd.DataFrame([f.row() for f in fits]), written["budget"])
+    figures["budget"] = plot_budget_fits(runs, fits, fig_dir, metric)
 
     images, image_notes = collect_images(runs, out / "images")
     write_report(out / "report.md", results=results, table=table, metric=metric, command=command,

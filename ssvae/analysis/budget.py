@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -77,6 +77,7 @@ class BudgetFit:
     n_needed: float | None
     n_ci: tuple[float, float] | None
     status: str                     # plain-language verdict
+    boot: list[PowerLaw] = field(default_factory=list, repr=False)   # bootstrap refits (bands)
 
     def row(self) -> dict:
         f = self.fit
@@ -152,7 +153,7 @@ def fit_budget(data: pd.DataFrame, metric: str, target: float | None = None,
         if reached:
             status += f"; measured mean already >= target at {reached[0]} labels"
     return fit, BudgetFit(**key, budgets=budgets, fit=fit, floor=floor, b_ci=b_ci, target=target,
-                          n_needed=n_needed, n_ci=n_ci, status=status)
+                          n_needed=n_needed, n_ci=n_ci, status=status, boot=boot_fits)
 
 
 def fit_budgets(runs: pd.DataFrame, metric: str = "test_binary_acc", target: float | None = None,

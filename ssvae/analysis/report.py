@@ -165,6 +165,8 @@ def write_report(path: Path, *, results: Results, table: pd.DataFrame, metric: s
     L += ["Power law err = a·n^(−b) (+ c, fitted with >= 4 budgets), least squares in log space "
           "over runs; intervals: bootstrap over runs within each budget (95 % percentile).", ""]
     L += [f"- {describe(f)}" for f in fits] + [""]
+    L += [f"![{p.stem}]({_rel(p, out)})" for p in figures.get("budget", [])
+          if p.suffix == ".png"] + [""]
     L += ["## The search", ""]
     if search is None:
         L += ["No usable search history (`search_history.csv`); see the notes below.", ""]

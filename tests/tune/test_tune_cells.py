@@ -53,8 +53,9 @@ def test_final_configs_cover_draws_and_seeds():
 def test_estimate_and_random_search_flag():
     spec = parse_spec(RAW)
     est = estimate(spec, expand_cells(spec))
-    # supervised has no search space: one "trial" (its fixed config) per searched cell
-    assert est["trials"] == 3 + 3 + 1 + 1
+    # supervised has no search space: no trial (the runner trains its fixed config only in the
+    # final evaluation), so only the two m2 cells count
+    assert est["trials"] == 3 + 3
     assert est["final_runs"] == 8 * 2 * 2
     assert est["random_search"] is True                      # 3 trials <= 10 startup trials
     assert est["search_epochs"] <= est["search_epochs_no_asha"]
