@@ -8,7 +8,8 @@ at the end, with the selected model.
 Checkpoints (when ``out_dir`` is given): ``out_dir/last`` holds the whole training state after
 every finished epoch (written atomically), ``out_dir/best`` the selected model. ``resume=True``
 continues from ``out_dir/last`` when it exists; the batches and the model's noise are seeded per
-epoch, so a resumed run computes exactly what an uninterrupted one would have.
+epoch, so a resumed run computes exactly what an uninterrupted one would have. A larger
+``epochs`` continues a run that stopped at the epoch bound (``ssvae/resume.py``).
 """
 from __future__ import annotations
 
@@ -16,18 +17,18 @@ import copy
 import json
 import math
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
 import torch
 
-from ssvae.checkpoint import load_state, save_state
+from ssvae.checkpoint import save_state
 from ssvae.config import TrainConfig
 from ssvae.data import BatchSource, make_split, to_unit
 from ssvae.evaluation import accuracies, mean_loss_terms
 from ssvae.models import build_model
 from ssvae.models.base import SemiSupervisedModel, Stage
+from ssvae.resume import TrainState, restore, resume_dir
 from ssvae.runinfo import device_name, git_revision, load_data_cached, resolve_device, versions
 
 Report = Callable[[dict, "str | None"], None]
@@ -35,21 +36,6 @@ Report = Callable[[dict, "str | None"], None]
 
 class TrainingDiverged(FloatingPointError):
     """The loss became NaN or infinite; the last good checkpoint is kept."""
-
-
-@dataclass
-class TrainState:
-    """Everything needed to continue a run exactly (saved in ``last/``)."""
-
-    stage_index: int = 0
-    stage_epoch: int = 0            # epochs finished in the current stage
-    global_epoch: int = 0           # epochs finished over all stages (seeds the batches)
-    step: int = 0                   # optimiser steps over all stages (KL warm-up counts these)
-    best_score: float = -math.inf
-    epochs_since_best: int = 0
-    best_model: dict | None = None  # state dict of the selected model of the current stage
-    history: list = field(default_factory=list)
-    wall_s: float = 0.0
 
 
 def _kl_weight(config: TrainConfig, step: int, steps_per_epoch: int) -> float:
@@ -144,9 +130,9 @@ def fit(config: TrainConfig, report: Report | None = None, resume: bool | str | 
     model.set_data_sizes(x_lab.shape[0], x_unl.shape[0])       # M2 scales α from these
 
     state, optimiser_state = TrainState(), None
-    resume_dir = _resume_dir(resume, out)
-    if resume_dir is not None:
-        state, optimiser_state = _restore(resume_dir, model, config)
+    checkpoint_dir = resume_dir(resume, out)
+    if checkpoint_dir is not None:
+        state, optimiser_state = restore(checkpoint_dir, model, config)
 
     stages = model.stages()
     for stage_index in range(state.stage_index, len(stages)):
@@ -189,6 +175,8 @@ def fit(config: TrainConfig, report: Report | None = None, resume: bool | str | 
                 epochs.set_postfix(loss=f"{train_loss:.3g}", sel=f"{score:.4g}")
             if report is not None:
                 report(metrics, checkpoint)
+        state.end_stage(stage.name, config.patience, stage_index == len(stages) - 1, model,
+                        optimiser)
         model.load_state_dict(state.best_model)
         model.finish_stage(to_unit(x_lab.to(device)), y_lab.to(device))
         state.best_model = copy.deepcopy(model.state_dict())
@@ -263,39 +251,9 @@ def _progress(epochs: range, config: TrainConfig, stage: Stage):
     return tqdm(epochs, desc=f"{config.model}/{stage.name}", unit="epoch", leave=True)
 
 
-def _resume_dir(resume: bool | str | None, out: Path | None) -> Path | None:
-    if resume in (None, False):
-        return None
-    if resume is True:
-        if out is None:
-            raise ValueError("resume=True needs out_dir (it resumes from out_dir/last)")
-        last = out / "last"
-        return last if (last / "state.pt").exists() else None
-    path = Path(resume)
-    if not (path / "state.pt").exists():
-        raise FileNotFoundError(f"no checkpoint to resume from in {path} (expected {path/'state.pt'})")
-    return path
-
-
 def _save_last(out: Path | None, model, optimiser, state: TrainState, config: TrainConfig) -> str | None:
     if out is None:
         return None
     return str(save_state(out / "last", model=model.state_dict(),
                           optimiser=None if optimiser is None else optimiser.state_dict(),
                           state=state.__dict__, config=config.to_dict()))
-
-
-def _restore(path: Path, model: SemiSupervisedModel, config: TrainConfig) -> tuple[TrainState, dict | None]:
-    saved = load_state(path)
-    # Runtime fields (threads, device, data location) may change between sittings.
-    before, now = TrainConfig.from_dict(saved["config"]).identity(), config.identity()
-    if before != now:
-        changed = sorted(k for k in before.keys() | now.keys() if before.get(k) != now.get(k))
-        raise ValueError(f"cannot resume from {path}: the config differs in {changed}")
-    state = TrainState(**saved["state"])
-    stage = model.stages()[min(state.stage_index, len(model.stages()) - 1)]
-    for done in model.stages()[:state.stage_index]:
-        model.set_stage(done.name)
-    model.set_stage(stage.name)
-    model.load_state_dict(saved["model"])
-    return state, saved.get("optimiser")

@@ -1,0 +1,121 @@
+"""Continuing a run from its ``last/`` checkpoint: the training state, and longer epoch bounds.
+
+``TrainState`` is everything the loop needs to continue exactly. ``restore`` loads a checkpoint
+into a freshly built model after checking that the config describes the same run: only the
+runtime fields (threads, device, data location) may differ, and ``epochs`` may grow.
+
+A larger ``epochs`` (the per-stage bound) continues a run that stopped *at the bound* as if it
+had been started with the larger bound, which is exact because nothing in training depends on
+the bound itself (batches, noise and KL warm-up are seeded or counted per epoch and step):
+- a checkpoint in the middle of a stage simply trains on;
+- a finished run whose last stage ended at the bound is reopened: the finished checkpoint keeps
+  the last epoch's weights, optimiser and early-stopping counters for this (``TrainState.reopen``);
+- a stage that ended by early stopping (patience) stays finished: a longer bound changes nothing;
+- an earlier stage that ended at the bound cannot be extended (a longer bound would have trained
+  it longer, and the later stages on top of it): that is an error, start a new run.
+A smaller ``epochs`` is an error. The result is stored under the new config's ``run_id``.
+"""
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from ssvae.checkpoint import load_state
+from ssvae.config import TrainConfig
+from ssvae.models.base import SemiSupervisedModel
+
+
+@dataclass
+class TrainState:
+    """Everything needed to continue a run exactly (saved in ``last/``)."""
+
+    stage_index: int = 0
+    stage_epoch: int = 0            # epochs finished in the current stage
+    global_epoch: int = 0           # epochs finished over all stages (seeds the batches)
+    step: int = 0                   # optimiser steps over all stages (KL warm-up counts these)
+    best_score: float = -math.inf
+    epochs_since_best: int = 0
+    best_model: dict | None = None  # state dict of the selected model of the current stage
+    history: list = field(default_factory=list)
+    wall_s: float = 0.0
+    stage_ends: list = field(default_factory=list)  # per finished stage: name, epochs, capped
+    reopen: dict | None = None      # the final stage as it was before finishing, when capped
+
+    def end_stage(self, name: str, patience: int, final: bool, model: SemiSupervisedModel,
+                  optimiser: torch.optim.Optimizer) -> None:
+        """Record how the current stage ended; keep what reopening it needs (final stage only,
+        and only when it ended at the epoch bound rather than by early stopping)."""
+        capped = self.epochs_since_best < patience
+        self.stage_ends.append({"stage": name, "epochs": self.stage_epoch, "capped": capped})
+        if final and capped:
+            self.reopen = {"model": copy.deepcopy(model.state_dict()),
+                           "optimiser": copy.deepcopy(optimiser.state_dict()),
+                           "stage_epoch": self.stage_epoch, "best_score": self.best_score,
+                           "epochs_since_best": self.epochs_since_best,
+                           "best_model": self.best_model}
+
+
+def resume_dir(resume: bool | str | None, out: Path | None) -> Path | None:
+    """The checkpoint folder to continue from, or None for a fresh start."""
+    if resume in (None, False):
+        return None
+    if resume is True:
+        if out is None:
+            raise ValueError("resume=True needs out_dir (it resumes from out_dir/last)")
+        last = out / "last"
+        return last if (last / "state.pt").exists() else None
+    path = Path(resume)
+    if not (path / "state.pt").exists():
+        raise FileNotFoundError(f"no checkpoint to resume from in {path} (expected {path/'state.pt'})")
+    return path
+
+
+def restore(path: Path, model: SemiSupervisedModel,
+            config: TrainConfig) -> tuple[TrainState, dict | None]:
+    """Load ``path`` into ``model``; return the state and the optimiser state (None between
+    stages). Raises ValueError when the checkpoint belongs to another run."""
+    saved = load_state(path)
+    old = TrainConfig.from_dict(saved["config"])
+    before, now = old.identity(), config.identity()
+    changed = sorted(k for k in before.keys() | now.keys()
+                     if k != "epochs" and before.get(k) != now.get(k))
+    if changed:
+        raise ValueError(f"cannot resume from {path}: the config differs in {changed}")
+    state = TrainState(**saved["state"])
+    weights, optimiser = saved["model"], saved.get("optimiser")
+    stages = model.stages()
+    if config.epochs != old.epochs:
+        weights, optimiser = _extend(path, state, old.epochs, config.epochs, stages, weights,
+                                     optimiser)
+    for done in stages[:state.stage_index]:
+        model.set_stage(done.name)
+    model.set_stage(stages[min(state.stage_index, len(stages) - 1)].name)
+    model.load_state_dict(weights)
+    return state, optimiser
+
+
+def _extend(path: Path, state: TrainState, old: int, new: int, stages, weights, optimiser):
+    """Apply a change of the epoch bound from ``old`` to ``new`` to a restored state."""
+    if new < old:
+        raise ValueError(f"cannot resume from {path} with epochs={new}: it was started with "
+                         f"epochs={old}; the bound can only grow (or start a new run)")
+    finished = state.stage_ends[:len(stages) - 1] if state.reopen else state.stage_ends
+    cut = [e["stage"] for e in finished if e["capped"]]
+    if state.stage_index >= len(stages) and not state.stage_ends:
+        cut = ["(unknown: checkpoint written before stage ends were recorded)"]
+    if cut:
+        raise ValueError(f"cannot extend {path} from epochs={old} to {new}: stage(s) {cut} ended "
+                         f"at the epoch bound and later stages trained on top of them; a new run "
+                         f"with epochs={new} is needed")
+    if state.stage_index >= len(stages) and state.reopen is not None:
+        r = state.reopen                       # reopen the final stage where it stopped
+        state.stage_index, state.stage_epoch = len(stages) - 1, r["stage_epoch"]
+        state.best_score, state.epochs_since_best = r["best_score"], r["epochs_since_best"]
+        state.best_model, state.reopen = r["best_model"], None
+        state.stage_ends = state.stage_ends[:-1]
+        return r["model"], r["optimiser"]
+    return weights, optimiser
