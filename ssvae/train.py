@@ -66,8 +66,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--config", type=Path, help="a YAML file of config fields (flags win)")
     parser.add_argument("--out", type=Path, required=True, help="output folder of this run")
     group = parser.add_mutually_exclusive_group()
-    group.add_argument("--resume", action="store_true", help="continue from --out/last (with a larger --epochs: continue a run that "
-                       "stopped at the epoch bound)")
+    group.add_argument("--resume", action="store_true",
+                       help="continue from --out/last (with a larger --epochs: continue a run "
+                            "that stopped at the epoch bound)")
     group.add_argument("--overwrite", action="store_true", help="delete --out first")
     return parser
 
