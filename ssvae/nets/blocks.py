@@ -26,6 +26,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ssvae.config import ConfigError, TrainConfig
+from ssvae.nets.softplus import Softplus, softplus
 
 CONV_CHANNELS = (32, 32, 64, 64)
 MIN_CONV_SIDE = 4
@@ -82,7 +83,7 @@ class Encoder(nn.Module):
     """
 
     def __init__(self, trunk: nn.Module, hidden: int, out_dim: int, cond_dim: int = 0,
-                 extra_layers: int = 1, act: type[nn.Module] = nn.Softplus, dropout: float = 0.0):
+                 extra_layers: int = 1, act: type[nn.Module] = Softplus, dropout: float = 0.0):
         super().__init__()
         self.trunk = trunk
         self.cond = nn.Linear(cond_dim, hidden, bias=False) if cond_dim else None
@@ -128,7 +129,7 @@ def make_encoder(network: str, shape: Sequence[int], hidden: int, out_dim: int,
     shape = check_image_shape(shape, network)
     if network == "mlp":
         trunk = nn.Sequential(nn.Flatten(), nn.Linear(math.prod(shape), hidden))
-        return Encoder(trunk, hidden, out_dim, cond_dim, 1, nn.Softplus, dropout)
+        return Encoder(trunk, hidden, out_dim, cond_dim, 1, Softplus, dropout)
     if network == "conv":
         return Encoder(_conv_trunk(shape, hidden), hidden, out_dim, cond_dim, 0, nn.ReLU, dropout)
     raise ConfigError(f"network={network!r} is not valid; choose mlp or conv")
@@ -142,8 +143,8 @@ class Decoder(nn.Module):
         super().__init__()
         self.shape = check_image_shape(shape, network)
         if network == "mlp":
-            self.net = nn.Sequential(nn.Linear(in_dim, hidden), nn.Softplus(),
-                                     nn.Linear(hidden, hidden), nn.Softplus(),
+            self.net = nn.Sequential(nn.Linear(in_dim, hidden), Softplus(),
+                                     nn.Linear(hidden, hidden), Softplus(),
                                      nn.Linear(hidden, math.prod(self.shape)))
         elif network == "conv":
             c, h, w = self.shape
@@ -192,11 +193,11 @@ class BernoulliLikelihood(nn.Module):
         self.event_dims = len(shape)
 
     def log_prob(self, out: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-        # x * logit - softplus(logit) == -BCE(logit, x); broadcasts (x [B, ...] vs out [K, B, ...]).
+        # Σ x·logit − softplus(logit) == −BCE(logit, x); x [B, ...] broadcasts vs out [K, B, ...].
         # float32: under bfloat16 autocast a sum over ~10^3 pixels would lose the small ELBO
         # differences between labels that M2's q(y|x) learns from.
         out = out.float()
-        lp = x * out - F.softplus(out)
+        lp = x * out - softplus(out)
         return lp.flatten(-self.event_dims).sum(-1)
 
     def mean(self, out: torch.Tensor) -> torch.Tensor:
