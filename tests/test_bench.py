@@ -23,3 +23,15 @@ def test_train_speed_smoke(capsys, tmp_path, monkeypatch):
     assert "GFLOP/s" in out
     rows = [line.split() for line in out.splitlines() if line.startswith("m2 ")]
     assert len(rows) == 4 and all(row[-1].endswith("%") for row in rows)
+
+
+def test_softplus_bench_smoke_restores_ssvae_softplus(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("SSVAE_SPLIT_DIR", str(tmp_path))
+    bench = _load("softplus")
+    import ssvae.nets.softplus as sp
+
+    ours = sp._Softplus.apply
+    assert bench.main(["--reps", "1", "--steps", "1"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("ratio torch / ssvae") == 2 and "forward+backward" in out
+    assert sp._Softplus.apply == ours                   # the swap is undone
