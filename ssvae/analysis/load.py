@@ -125,8 +125,11 @@ def read_table(path: str | Path) -> pd.DataFrame:
 
 
 def _dedupe(df: pd.DataFrame, notes: list[str], warnings: list[str]) -> pd.DataFrame:
-    """Drop duplicate run_ids: identical results keep the first; conflicts are reported."""
-    result_cols = [c for c in df.columns if c not in RUNTIME_COLUMNS + ("line",)]
+    """Drop duplicate run_ids: identical results keep the first; conflicts are reported.
+
+    The same run listed by two studies (another ``ablation`` name, same results) is identical:
+    studies that share a cell reuse its runs."""
+    result_cols = [c for c in df.columns if c not in RUNTIME_COLUMNS + ("line", "ablation")]
     keep = np.ones(len(df), dtype=bool)
     for run_id, group in df.groupby("run_id", sort=False):
         if len(group) < 2:
@@ -135,7 +138,9 @@ def _dedupe(df: pd.DataFrame, notes: list[str], warnings: list[str]) -> pd.DataF
         keep[[df.index.get_loc(i) for i in group.index[1:]]] = False
         same = group[result_cols].astype(str).nunique().max() == 1
         if same:
-            notes.append(f"duplicate run_id {run_id} with identical results ({where}); "
+            studies = sorted(set(group["ablation"].astype(str))) if "ablation" in group else []
+            also = f" in studies {', '.join(studies)}" if len(studies) > 1 else ""
+            notes.append(f"duplicate run_id {run_id} with identical results{also} ({where}); "
                          "kept the first")
         else:
             differ = [c for c in result_cols if group[c].astype(str).nunique() > 1]

@@ -122,6 +122,7 @@ def test_duplicates_across_two_folders(tmp_path, capsys):
     table = pd.read_csv(DATA / "runs.csv", dtype=str, keep_default_na=False)
     dup = table.iloc[[0, 1]].copy()
     dup.loc[dup.index[0], "device"] = "cuda:0"               # runtime difference only: identical
+    dup.loc[dup.index[0], "ablation"] = "another_study"      # the same run reused by a study
     dup.loc[dup.index[1], "test_binary_acc"] = "0.99"        # a conflicting result
     extra = table.iloc[[0]].copy()
     extra["run_id"] = "new_run"
@@ -129,7 +130,9 @@ def test_duplicates_across_two_folders(tmp_path, capsys):
     results = load_results([a, b])
     assert results.runs.run_id.is_unique
     assert len(results.runs) == 24 + 1
-    assert any("fixture00" in n and "identical" in n for n in results.notes)
+    assert any("fixture00" in n and "identical" in n and "another_study" in n
+               for n in results.notes)
+    assert not any("fixture00" in w for w in results.warnings)
     assert any("CONFLICT" in w and "fixture01" in w and "test_binary_acc" in w
                for w in results.warnings)
     kept = results.runs.set_index("run_id").loc["fixture01", "test_binary_acc"]
