@@ -105,7 +105,7 @@ def _extend(path: Path, state: TrainState, old: int, new: int, stages, weights, 
                          f"epochs={old}; the bound can only grow (or start a new run)")
     finished = state.stage_ends[:len(stages) - 1] if state.reopen else state.stage_ends
     cut = [e["stage"] for e in finished if e["capped"]]
-    if state.stage_index >= len(stages) and not state.stage_ends:
+    if len(state.stage_ends) < state.stage_index:       # every finished stage records its end
         cut = ["(unknown: checkpoint written before stage ends were recorded)"]
     if cut:
         raise ValueError(f"cannot extend {path} from epochs={old} to {new}: stage(s) {cut} ended "

@@ -92,3 +92,7 @@ def test_a_finished_checkpoint_without_stage_ends_is_refused():
     state = TrainState(stage_index=1, stage_epoch=0, best_score=-math.inf)   # written before
     with pytest.raises(ValueError, match="before stage ends were recorded"):
         _extend("ckpt", state, 10, 20, ("main",), {}, None)
+    # the same for a run still in its second stage: whether stage 1 was cut is unknown
+    state = TrainState(stage_index=1, stage_epoch=3, best_score=-math.inf)
+    with pytest.raises(ValueError, match="before stage ends were recorded"):
+        _extend("ckpt", state, 10, 20, ("m1", "m2"), {}, None)

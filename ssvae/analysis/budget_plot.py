@@ -42,14 +42,18 @@ def _percent(value: float, _pos) -> str:
     return f"{value:.3g}"
 
 
+def _reach(f: BudgetFit, cap: float) -> float | None:
+    """How far right a fit with a finite labels-needed estimate is drawn (None: no estimate)."""
+    if f.n_needed is None or not math.isfinite(f.n_needed):
+        return None
+    return min(f.n_needed * 1.3, cap)
+
+
 def _x_range(fits: list[BudgetFit]) -> tuple[float, float, float]:
     lo = min(f.budgets[0] for f in fits)
     measured_hi = max(f.budgets[-1] for f in fits)
-    hi = measured_hi
-    for f in fits:
-        if f.n_needed is not None and math.isfinite(f.n_needed):
-            hi = max(hi, min(f.n_needed * 1.3, measured_hi * MAX_EXTRAPOLATION))
-    return lo, measured_hi, hi
+    reaches = [r for f in fits if (r := _reach(f, measured_hi * MAX_EXTRAPOLATION)) is not None]
+    return lo, measured_hi, max([measured_hi] + reaches)
 
 
 def _one_figure(data: pd.DataFrame, fits: list[BudgetFit], ds: str, hi_name: str, metric: str,
@@ -68,8 +72,8 @@ def _one_figure(data: pd.DataFrame, fits: list[BudgetFit], ds: str, hi_name: str
             own = data[(data["model"] == f.model) & (data["label_mode"] == f.label_mode)]
             ax.scatter(own["n_labels"], 100 * (1 - own[metric]), s=36, color=colour, alpha=0.55,
                        marker="s" if f.model in BASELINES else "o", zorder=4)
-            end = hi if f.n_needed is None or not math.isfinite(f.n_needed) else \
-                min(hi, max(f.budgets[-1], f.n_needed * 1.3))
+            reach = _reach(f, measured_hi * MAX_EXTRAPOLATION)
+            end = hi if reach is None else max(f.budgets[-1], reach)
             inside = np.geomspace(f.budgets[0], f.budgets[-1], 60)
             ax.plot(inside, 100 * f.fit.error(inside), color=colour, linestyle=style, linewidth=2.6,
                     label=label)
