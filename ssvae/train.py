@@ -13,6 +13,7 @@ import argparse
 import json
 import shutil
 import sys
+import time
 import types
 import typing
 from pathlib import Path
@@ -70,7 +71,29 @@ def build_parser() -> argparse.ArgumentParser:
                        help="continue from --out/last (with a larger --epochs: continue a run "
                             "that stopped at the epoch bound)")
     group.add_argument("--overwrite", action="store_true", help="delete --out first")
+    parser.add_argument("--log-epochs", action="store_true",
+                        help="print one line per epoch to stderr (for batch jobs and log files, "
+                             "where a progress bar is unreadable; combine with --no-progress)")
     return parser
+
+
+def epoch_logger(stream: typing.TextIO):
+    """A ``report`` callback that writes one line per epoch: stage, losses, validation metrics."""
+    last = [time.time()]
+
+    def report(metrics: dict, checkpoint: str | None) -> None:
+        now = time.time()
+        parts = [f"epoch {metrics['epoch']:>4d}", f"[{metrics['stage']}]"]
+        for key in ("train_loss", "val_loss", "val_binary_acc", "val_subclass_acc",
+                    "selection_metric"):
+            value = metrics.get(key)
+            if value is not None:
+                parts.append(f"{key} {value:.4f}")
+        parts.append(f"{now - last[0]:.1f} s")
+        last[0] = now
+        print("  ".join(parts), file=stream, flush=True)
+
+    return report
 
 
 def _model_options(pairs: Sequence[str]) -> dict[str, Any]:
@@ -132,7 +155,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         check_config(config)
         prepare_out(args.out, args.resume, args.overwrite)
 
-        metrics = fit(config, resume=True if args.resume else None, out_dir=str(args.out))
+        report = epoch_logger(sys.stderr) if args.log_epochs else None
+        metrics = fit(config, report=report, resume=True if args.resume else None,
+                      out_dir=str(args.out))
     except KeyboardInterrupt:
         print(f"\ninterrupted; continue with the same command plus --resume (out: {args.out})",
               file=sys.stderr)

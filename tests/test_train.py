@@ -66,3 +66,12 @@ def test_out_that_is_a_file_is_reported(tmp_path, capsys):
     blocker.write_text("x")
     assert main([*ARGS, "--model", "m2", "--out", str(blocker / "run")]) == 2
     assert "cannot write to output folder" in capsys.readouterr().err
+
+
+def test_log_epochs_prints_one_line_per_epoch(tmp_path, capsys):
+    out = tmp_path / "m1"
+    assert main([*ARGS, "--epochs", "2", "--model", "m1", "--out", str(out), "--log-epochs"]) == 0
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("epoch")]
+    assert len(lines) == 2                                   # two epochs of M1's VAE stage
+    assert "[vae]" in lines[0] and "val_loss" in lines[0] and "val_subclass_acc" not in lines[0]
+    assert lines[1].startswith("epoch    2")
