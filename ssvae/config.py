@@ -222,12 +222,16 @@ class TrainConfig:
         """The fields that change a run's result (used for ``run_id``): the defining fields,
         plus every other field whose value differs from its default. A field added later with a
         default that keeps the old behaviour therefore leaves earlier run_ids (the results
-        cache) valid; changing a default's meaning must bump ``IDENTITY_VERSION``."""
+        cache) valid; changing a default's meaning must bump ``IDENTITY_VERSION``, or, when it
+        concerns one model, that model's ``identity_version`` (other models' run_ids stay)."""
         defaults = TrainConfig().to_dict()
         values = {k: v for k, v in self.to_dict().items()
                   if k not in NON_IDENTITY_FIELDS and (k in DEFINING_FIELDS or v != defaults[k])}
         values["seed"] = self.train_seed
         values["identity_version"] = IDENTITY_VERSION
+        model_version = _model_identity_version(self.model)
+        if model_version > 1:            # absent at 1: run_ids from before the field stay valid
+            values["model_version"] = model_version
         return values
 
     @property
@@ -235,3 +239,14 @@ class TrainConfig:
         """Hash of what changes the result: same config, same data => same id on any machine."""
         blob = json.dumps(self.identity(), sort_keys=True, default=str).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
+
+
+def _model_identity_version(name: str) -> int:
+    """The registered model's ``identity_version`` (1 for a name the registry does not know:
+    validation reports that elsewhere)."""
+    from ssvae.models import MODELS            # lazy: the models import this module
+
+    try:
+        return int(MODELS.get(name).identity_version)
+    except KeyError:
+        return 1

@@ -95,3 +95,14 @@ def test_identity_lists_defining_fields_and_changed_fields_only():
     assert identity["lr"] == 3e-4 and identity["model"] == "m2" and identity["n_labels"] == 100
     assert "batch_size" not in identity          # at its default: a later default-preserving
     assert identity["identity_version"] >= 1     # field leaves cached run_ids valid
+
+
+def test_a_models_identity_version_changes_its_run_ids_only():
+    from ssvae.models import MODELS
+
+    for name in MODELS.names():
+        identity = TrainConfig(model=name).identity()
+        version = MODELS.get(name).identity_version
+        assert identity.get("model_version", 1) == version
+    assert "model_version" not in TrainConfig(model="m2").identity()    # old m2 run_ids stay
+    assert TrainConfig(model="m1").identity()["model_version"] == 2     # the head changed

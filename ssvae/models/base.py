@@ -67,6 +67,9 @@ class SemiSupervisedModel(nn.Module):
     generative: ClassVar[bool] = True
     # Whether labelled images also belong to the unlabelled pool (DESIGN.md §3); say why per model.
     labelled_in_unlabelled_pool: ClassVar[bool] = True
+    # Bump when a change to the model alters what an unchanged config computes: the version joins
+    # the run_id (ssvae.config.TrainConfig.identity) of this model only, from version 2 on.
+    identity_version: ClassVar[int] = 1
 
     def __init__(self, spec: ModelSpec) -> None:
         super().__init__()

@@ -53,8 +53,14 @@ class M1(SemiSupervisedModel):
     - Stage "vae" (selected on validation loss, labels unused): -ELBO = -E_q[log p(x|z)] +
       kl_weight·KL(q(z|x) || p(z)) on every image.
     - ``finish_stage`` fits ``head`` (``model_options.head``: scikit-learn LogisticRegression,
-      SVC with cross-validated calibrated probabilities, or MLPClassifier, on standardised
-      features) on E[z|x] of the labelled images. ``classify`` returns the head's probabilities
+      SVC with cross-validated calibrated probabilities, or MLPClassifier) on E[z|x] of the
+      labelled images, unscaled: the prior N(0, I) already gives the units a common scale. Per-unit
+      standardisation on the labelled set is harmful here: most units of such a VAE are inactive
+      (E[z_u|x] ≈ 0, std ≈ 0.015 over images; ~40 of 50 on MNIST) or near-zero with rare large
+      values, and their variance over 100 labelled images says nothing about the test images.
+      MNIST, 100 labels, split_seed 0, one M1: logistic regression 28.0 % test accuracy with
+      standardised features, 60.2 % without; SVM 67.8 % either way (its RBF width follows the
+      data's overall variance). ``classify`` returns the head's probabilities
       (uniform before the head is fitted).
       The head is saved in the state dict (``get_extra_state``: pickled bytes).
 
@@ -68,6 +74,7 @@ class M1(SemiSupervisedModel):
 
     options_cls = M1Options
     labelled_in_unlabelled_pool = True
+    identity_version = 2                 # 2: the head sees unscaled E[z|x] (1: standardised)
 
     def __init__(self, spec: ModelSpec) -> None:
         super().__init__(spec)
@@ -112,7 +119,6 @@ class M1(SemiSupervisedModel):
         from sklearn.linear_model import LogisticRegression
         from sklearn.neural_network import MLPClassifier
         from sklearn.pipeline import make_pipeline
-        from sklearn.preprocessing import StandardScaler
         opt, seed = self.spec.options, self.spec.config.train_seed
         if opt.head == "logreg":
             clf = LogisticRegression(C=opt.head_c, max_iter=2000)
@@ -129,7 +135,7 @@ class M1(SemiSupervisedModel):
         else:
             clf = MLPClassifier(hidden_layer_sizes=(opt.head_hidden,), alpha=opt.head_alpha,
                                 max_iter=2000, random_state=seed)
-        return make_pipeline(StandardScaler(), clf)
+        return make_pipeline(clf)
 
     def finish_stage(self, x_labelled: torch.Tensor, y_labelled: torch.Tensor) -> None:
         was_training = self.training

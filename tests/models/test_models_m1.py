@@ -57,3 +57,18 @@ def test_samples_are_unconditional_but_sized_per_class():
     net = build_model(tiny_config(model="m1"), SHAPES["digits"], 3)
     assert net.sample(4).shape == (12, 1, 8, 8)
     assert "Unconditional" in type(net).sample.__doc__
+
+
+def test_head_sees_unscaled_features():
+    # A VAE's prior sets the units' scale; standardising on a few labelled images would blow
+    # near-constant (inactive) units up to the size of the informative ones.
+    from sklearn.linear_model import LogisticRegression
+
+    torch.manual_seed(0)
+    net = build_model(tiny_config(model="m1"), SHAPES["digits"], 3).eval()
+    x, y = images(SHAPES["digits"], 30, seed=1), labels(30, 3)
+    net.finish_stage(x, y)
+    feats = net.features(x).double().numpy()
+    plain = LogisticRegression(max_iter=2000).fit(feats, y.numpy())
+    expected = torch.as_tensor(plain.predict_proba(feats), dtype=torch.float32)
+    assert torch.allclose(net.classify(x), expected, atol=1e-5)
