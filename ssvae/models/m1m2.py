@@ -62,10 +62,12 @@ class M1M2(SemiSupervisedModel):
     of stage m2 (labelled + unlabelled images) and kept in the state dict (``z1_mean``,
     ``z1_std``). An affine change of variables, so the model is the same; it matters in practice:
     a VAE with partly collapsed posterior can give E[z1|x] of scale ~0.01, which M2's nets
-    (default init) barely learn from (digits, 50 labels: 42 % without, 75-80 % with it, in our
-    check). One scale for all units keeps their relative sizes: per-unit scaling would blow the
-    inactive units (E[z1_u|x] ≈ 0, std ≈ 0.015; ~40 of 50 on MNIST) up to noise as large as the
-    signal, with a variance estimated from one batch.
+    (default init) barely learn from. One scale for all units keeps their relative sizes:
+    per-unit scaling blows the inactive units (E[z1_u|x] ≈ 0, std ≈ 0.015; ~40 of 50 on MNIST)
+    up to noise as large as the signal, with a variance estimated from one batch. Digits, 50
+    labels, split_seed 0 (``python -m ssvae.train --dataset digits --model m1m2 --n-labels 50
+    --epochs 50 --patience 10 --threads 1``): test accuracy 16.4 % without scaling, 77.7 % with
+    a scale per unit, 79.1 % with one scale.
     ``config.classifier`` must be ``mlp``: q(y|z1) acts on latent vectors.
 
     Labelled images ARE in the unlabelled pool: stage m1 is an unsupervised VAE on every image as
