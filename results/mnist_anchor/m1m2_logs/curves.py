@@ -1,0 +1,23 @@
+"""Validation 10-class accuracy of the M1+M2 runs at epoch marks, from their --log-epochs logs.
+
+    python results/mnist_anchor/m1m2_logs/curves.py
+"""
+import re
+from pathlib import Path
+
+HERE = Path(__file__).parent
+RUNS = [("per unit (default)", "per_unit"), ("one shared scale (rejected)", "shared_scale")]
+MARKS = [5, 10, 15, 20, 25, 30, 35, 40, 45, 50, 60]
+
+print("| z1 scaling | draw | " + " | ".join(f"ep {m}" for m in MARKS) + " | best (epoch) | epochs run |")
+print("|---|---|" + "---|" * (len(MARKS) + 2))
+for name, stem in RUNS:
+    for draw in (0, 1, 2):
+        acc = {}
+        for line in (HERE / f"{stem}_s{draw}.log").read_text().splitlines():
+            m = re.search(r"epoch\s+(\d+).*val_subclass_acc ([\d.]+)", line)
+            if m:
+                acc[int(m.group(1))] = float(m.group(2))
+        best = max(acc, key=lambda e: (acc[e], -e))
+        cells = [f"{100 * acc[m]:.1f}" if m in acc else "" for m in MARKS]
+        print(f"| {name} | {draw} | " + " | ".join(cells) + f" | {100 * acc[best]:.1f} ({best}) | {max(acc)} |")
