@@ -59,8 +59,8 @@ class M1(SemiSupervisedModel):
       (E[z_u|x] ≈ 0, std ≈ 0.015 over images; ~40 of 50 on MNIST) or near-zero with rare large
       values, and their variance over 100 labelled images says nothing about the test images.
       MNIST, 100 labels, split_seed 0, one M1, test accuracy standardised -> unscaled: logistic
-      regression 28.0 -> 60.2 %, RBF SVM 20.3 -> 67.8 %, MLP 26.7 -> 53.2 %. ``classify`` returns the head's probabilities
-      (uniform before the head is fitted).
+      regression 28.0 -> 60.2 %, RBF SVM 20.3 -> 67.8 %, MLP 26.7 -> 53.2 %. ``classify``
+      returns the head's probabilities (uniform before the head is fitted).
       The head is saved in the state dict (``get_extra_state``: pickled bytes).
 
     ``config.classifier`` does not apply: the head acts on latent vectors, not images; only the
@@ -117,7 +117,6 @@ class M1(SemiSupervisedModel):
     def _make_head(self, y: np.ndarray):
         from sklearn.linear_model import LogisticRegression
         from sklearn.neural_network import MLPClassifier
-        from sklearn.pipeline import make_pipeline
         opt, seed = self.spec.options, self.spec.config.train_seed
         if opt.head == "logreg":
             clf = LogisticRegression(C=opt.head_c, max_iter=2000)
@@ -134,7 +133,7 @@ class M1(SemiSupervisedModel):
         else:
             clf = MLPClassifier(hidden_layer_sizes=(opt.head_hidden,), alpha=opt.head_alpha,
                                 max_iter=2000, random_state=seed)
-        return make_pipeline(clf)
+        return clf
 
     def finish_stage(self, x_labelled: torch.Tensor, y_labelled: torch.Tensor) -> None:
         was_training = self.training
