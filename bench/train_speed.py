@@ -31,14 +31,21 @@ from ssvae.config import TrainConfig  # noqa: E402
 from ssvae.data import BatchSource, load_dataset, make_split  # noqa: E402
 from ssvae.models import MODELS, build_model  # noqa: E402
 from ssvae.runinfo import resolve_device  # noqa: E402
+from ssvae.trainer import autocast  # noqa: E402
 
 MODELS_TO_TIME = ("m1", "m2", "m1m2", "gmvae", "supervised")
 
 
-def matmul_throughput(device: torch.device, n: int = 1024, seconds: float = 2.0) -> float:
-    """FLOP/s of a large fp32 square matrix multiply (the machine's practical peak)."""
-    a = torch.randn(n, n, device=device)
-    b = torch.randn(n, n, device=device)
+def peak_dtype(device: torch.device) -> torch.dtype:
+    """The precision training computes in there (``ssvae.trainer.autocast``): the fair peak."""
+    return torch.bfloat16 if device.type == "cuda" else torch.float32
+
+
+def matmul_throughput(device: torch.device, n: int | None = None, seconds: float = 2.0) -> float:
+    """FLOP/s of a large square matrix multiply in training's precision (the practical peak)."""
+    n = n or (8192 if device.type == "cuda" else 1024)
+    a = torch.randn(n, n, device=device, dtype=peak_dtype(device))
+    b = torch.randn(n, n, device=device, dtype=peak_dtype(device))
     for _ in range(3):
         a @ b
     _sync(device)
@@ -61,12 +68,12 @@ def time_steps(model, source: BatchSource, steps: int, warmup: int, device) -> f
     model.train()
     batches = iter(_cycle(source))
     for _ in range(warmup):
-        _step(model, next(batches), optimiser)
+        _step(model, next(batches), optimiser, device)
     _sync(device)
     images, start = 0, time.perf_counter()
     for _ in range(steps):
         batch = next(batches)
-        _step(model, batch, optimiser)
+        _step(model, batch, optimiser, device)
         images += batch.x_labelled.shape[0] + (0 if batch.x_unlabelled is None else batch.x_unlabelled.shape[0])
     _sync(device)
     return images / (time.perf_counter() - start)
@@ -79,8 +86,9 @@ def _cycle(source: BatchSource):
         epoch += 1
 
 
-def _step(model, batch, optimiser) -> None:
-    out = model.step_loss(batch)
+def _step(model, batch, optimiser, device) -> None:
+    with autocast(device):                      # as training does: bf16 on a GPU
+        out = model.step_loss(batch)
     optimiser.zero_grad(set_to_none=True)
     out.loss.backward()
     optimiser.step()
@@ -124,7 +132,8 @@ def main(argv=None) -> int:
     card = torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or platform.machine()
     print(f"# {args.dataset} {tuple(data.image_shape)}, device {device} ({card}), "
           f"torch threads {torch.get_num_threads()}, torch {torch.__version__}")
-    print(f"# fp32 matmul throughput: {peak / 1e9:.1f} GFLOP/s")
+    precision = str(peak_dtype(device)).replace("torch.", "")
+    print(f"# {precision} matmul throughput (training's precision): {peak / 1e9:.1f} GFLOP/s")
     print(f"{'model':<11} {'network':<8} {'labels':<9} {'images/s':>10} {'GFLOP/s(min)':>13} {'of peak':>8}")
     for name in args.models:
         for network in ("mlp", "conv"):

@@ -130,6 +130,11 @@ class TrainConfig:
     lr: float = 1e-3
     weight_decay: float = 0.0
     kl_warmup_epochs: int = 0             # linear KL warm-up, counted per optimiser step
+    max_stage_s: float | None = None      # wall-clock bound per stage, like ``epochs``: checked
+                                          # after each epoch; a stage that reaches it ends as at
+                                          # the epoch bound (metrics' ``stopped_by``: time_limit).
+                                          # Part of the run's identity when set: such a result
+                                          # depends on the machine's speed.
     # --- runtime (not part of the run's identity) -------------------------------------------
     device: str = "auto"
     threads: int | None = None            # torch CPU threads; None: leave torch's default
@@ -171,6 +176,7 @@ class TrainConfig:
         _check_float("weight_decay", self.weight_decay, 0.0)
         _check_int("kl_warmup_epochs", self.kl_warmup_epochs, 0)
         _check_float("loss_rel_tol", self.loss_rel_tol, 0.0, 1.0)
+        _check_float("max_stage_s", self.max_stage_s, 0.0, low_open=True, optional=True)
         _check_int("threads", self.threads, 1, optional=True)
 
     # --- derived ---------------------------------------------------------------------------

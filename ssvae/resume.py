@@ -42,6 +42,8 @@ class TrainState:
     best_model: dict | None = None  # state dict of the selected model of the current stage
     history: list = field(default_factory=list)
     wall_s: float = 0.0
+    stage_wall_s: float = 0.0       # training seconds of the current stage (``max_stage_s``)
+    time_limited: bool = False      # the current stage reached ``max_stage_s``
     stage_ends: list = field(default_factory=list)  # per finished stage: name, epochs, capped
     reopen: dict | None = None      # the final stage as it was before finishing, when capped
 
@@ -50,7 +52,9 @@ class TrainState:
         """Record how the current stage ended; keep what reopening it needs (final stage only,
         and only when it ended at the epoch bound rather than by early stopping)."""
         capped = self.epochs_since_best < patience
-        self.stage_ends.append({"stage": name, "epochs": self.stage_epoch, "capped": capped})
+        self.stage_ends.append({"stage": name, "epochs": self.stage_epoch, "capped": capped,
+                                "stopped_by": ("time_limit" if self.time_limited else
+                                               "epoch_bound" if capped else "patience")})
         if final and capped:
             self.reopen = {"model": copy.deepcopy(model.state_dict()),
                            "optimiser": copy.deepcopy(optimiser.state_dict()),

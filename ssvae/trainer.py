@@ -60,16 +60,20 @@ def _improved(stage: Stage, score: float, best: float, loss_rel_tol: float) -> b
     return score > best
 
 
+def autocast(device: torch.device):
+    """Mixed precision where it helps: bfloat16 autocast on a GPU, plain float32 on the CPU."""
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda")
+
+
 def _train_epoch(model: SemiSupervisedModel, source: BatchSource, optimiser: torch.optim.Optimizer,
                  state: TrainState, config: TrainConfig, device: torch.device) -> float:
     model.train()
     total, count = 0.0, 0
-    amp = device.type == "cuda"
     # The model's own noise (reparameterisation, dropout) is seeded per epoch: exact resume.
     torch.manual_seed(config.train_seed * 1_000_003 + state.global_epoch)
     for batch in source.epoch(state.global_epoch):
         model.kl_weight = _kl_weight(config, state.step, len(source))
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
+        with autocast(device):
             out = model.step_loss(batch)
         if not torch.isfinite(out.loss):
             raise TrainingDiverged(
@@ -152,6 +156,9 @@ def fit(config: TrainConfig, report: Report | None = None, resume: bool | str | 
         for _ in epochs:
             if state.epochs_since_best >= config.patience:
                 break                                   # early stopping on validation
+            if config.max_stage_s is not None and state.stage_wall_s >= config.max_stage_s:
+                state.time_limited = True               # the stage's wall-clock bound
+                break
             epoch_start = time.time()
             train_loss = _train_epoch(model, source, optimiser, state, config, device)
             # M1's head is fitted after its VAE stage: accuracy exists only in stages with labels.
@@ -166,6 +173,7 @@ def fit(config: TrainConfig, report: Report | None = None, resume: bool | str | 
             else:
                 state.epochs_since_best += 1
             state.wall_s += time.time() - epoch_start
+            state.stage_wall_s += time.time() - epoch_start
             metrics = {"epoch": state.global_epoch, "stage": stage.name, "train_loss": train_loss,
                        **{k: v for k, v in val.items() if k != "val_acc"},
                        "selection_metric": score}
@@ -182,6 +190,7 @@ def fit(config: TrainConfig, report: Report | None = None, resume: bool | str | 
         state.best_model = copy.deepcopy(model.state_dict())
         state.stage_index, state.stage_epoch = stage_index + 1, 0
         state.best_score, state.epochs_since_best = -math.inf, 0
+        state.stage_wall_s, state.time_limited = 0.0, False
         _save_last(out, model, None, state, config)
 
     return _finish(config, model, data, split, hierarchy, binary, device, state, out, started)
@@ -220,7 +229,10 @@ def _finish(config, model, data, split, hierarchy, binary, device, state, out, s
         terms = mean_loss_terms(model, data.test_x, device)
         metrics.update({f"test_{k}": v for k, v in terms.items() if k in ("elbo", "recon", "kl")})
     metrics.update({
-        "epochs": state.global_epoch, "wall_s": state.wall_s, "device": device_name(device),
+        "epochs": state.global_epoch, "wall_s": state.wall_s,
+        # How the final stage ended: patience (converged on validation), epoch_bound, time_limit.
+        "stopped_by": state.stage_ends[-1].get("stopped_by") if state.stage_ends else None,
+        "stage_ends": state.stage_ends, "device": device_name(device),
         "versions": versions(), "git_rev": git_revision(), "config_json": config.to_json(),
         "checkpoint": str(out) if out is not None else None,
         "history": state.history,

@@ -45,6 +45,8 @@ def test_defaults_are_valid_and_frozen():
     ({"weight_decay": -1.0}, "weight_decay=-1.0"),
     ({"kl_warmup_epochs": -1}, "kl_warmup_epochs=-1"),
     ({"threads": 0}, "threads=0"),
+    ({"max_stage_s": 0}, "max_stage_s=0 must be > 0.0"),
+    ({"max_stage_s": float("inf")}, "max_stage_s=inf must be a finite number"),
     ({"dataset": ""}, "dataset=''"),
     ({"model": None}, "model=None"),
 ])

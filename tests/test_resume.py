@@ -81,7 +81,8 @@ def test_a_stage_ended_by_patience_is_not_reopened():
     optimiser = torch.optim.Adam(model.parameters())
     state = TrainState(stage_epoch=7, epochs_since_best=3, best_score=0.5)
     state.end_stage("main", patience=3, final=True, model=model, optimiser=optimiser)
-    assert state.stage_ends == [{"stage": "main", "epochs": 7, "capped": False}]
+    assert state.stage_ends == [{"stage": "main", "epochs": 7, "capped": False,
+                                 "stopped_by": "patience"}]
     assert state.reopen is None
     state.stage_index = 1
     weights, opt = _extend("ckpt", state, 10, 20, ("main",), {"w": 1}, None)

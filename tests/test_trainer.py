@@ -44,6 +44,17 @@ def test_fit_returns_flat_metrics_and_reports_validation_only(label_mode, tmp_pa
     assert (tmp_path / "run" / "reconstructions.png").exists()
 
 
+def test_stage_time_limit_ends_the_stage_and_says_so(tmp_path):
+    limited = fit(tiny(model="m2", epochs=5, max_stage_s=1e-6), out_dir=str(tmp_path / "t"))
+    assert limited["epochs"] == 1 and limited["stopped_by"] == "time_limit"
+    assert limited["stage_ends"] == [{"stage": "main", "epochs": 1, "capped": True,
+                                      "stopped_by": "time_limit"}]
+    assert 0.0 <= limited["test_subclass_acc"] <= 1.0        # the selected model is evaluated
+    bounded = fit(tiny(model="m2", epochs=1))
+    assert bounded["stopped_by"] == "epoch_bound"
+    assert limited["run_id"] != bounded["run_id"]             # a time-bounded result is its own
+
+
 class Stop(Exception):
     pass
 
