@@ -1,0 +1,36 @@
+"""One markdown row per run folder (its metrics.json): how it ended, when it peaked, what it scored.
+
+    python results/mnist_anchor/runs_table.py results/mnist_anchor/runs/h200-*
+
+``stopped_by`` is ``patience`` (converged on validation), ``epoch_bound`` or ``time_limit``
+(``--max-stage-s``); runs from before that key existed show ``-``. Accuracies in %.
+"""
+import json
+import sys
+from pathlib import Path
+
+
+def row(folder: Path) -> str:
+    m = json.loads((folder / "metrics.json").read_text())
+    history = [h for h in m["history"] if h.get("val_subclass_acc") is not None]
+    best = max(range(len(history)), key=lambda i: (history[i]["val_subclass_acc"], -i))
+    options = json.loads(m["config_json"]).get("model_options") or {}
+    shown = {k: v for k, v in options.items() if k != "m1_checkpoint"}
+    cells = [folder.name, m["model"], str(m["n_labels"]), str(m["split_seed"]),
+             ", ".join(f"{k}={v}" for k, v in sorted(shown.items())) or "defaults",
+             str(m["epochs"]), m.get("stopped_by") or "-", str(history[best]["epoch"]),
+             f"{100 * m['val_subclass_acc']:.2f}", f"{100 * m['test_subclass_acc']:.2f}",
+             f"{100 * m['test_binary_acc']:.2f}", f"{m['wall_s']:.0f}", m["device"]]
+    return "| " + " | ".join(cells) + " |"
+
+
+def main(folders: list[str]) -> None:
+    print("| run | model | labels | draw | options | epochs | stopped by | best epoch (val) "
+          "| val 10-class | test 10-class | test binary | train s | device |")
+    print("|" + "---|" * 13)
+    for folder in folders:
+        print(row(Path(folder)))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
