@@ -235,9 +235,12 @@ class TrainConfig:
                   if k not in NON_IDENTITY_FIELDS and (k in DEFINING_FIELDS or v != defaults[k])}
         values["seed"] = self.train_seed
         values["identity_version"] = IDENTITY_VERSION
-        model_version = _model_identity_version(self.model)
+        model = _model_class(self.model)
+        model_version = 1 if model is None else int(model.identity_version)
         if model_version > 1:            # absent at 1: run_ids from before the field stay valid
             values["model_version"] = model_version
+        if model is not None and "model_options" in values:
+            values["model_options"] = model.identity_options(values["model_options"])
         return values
 
     @property
@@ -247,12 +250,12 @@ class TrainConfig:
         return hashlib.sha256(blob).hexdigest()[:16]
 
 
-def _model_identity_version(name: str) -> int:
-    """The registered model's ``identity_version`` (1 for a name the registry does not know:
-    validation reports that elsewhere)."""
+def _model_class(name: str):
+    """The registered model class, or None for a name the registry does not know (validation
+    reports that elsewhere)."""
     from ssvae.models import MODELS            # lazy: the models import this module
 
     try:
-        return int(MODELS.get(name).identity_version)
+        return MODELS.get(name)
     except KeyError:
-        return 1
+        return None

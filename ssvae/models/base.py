@@ -71,6 +71,13 @@ class SemiSupervisedModel(nn.Module):
     # the run_id (ssvae.config.TrainConfig.identity) of this model only, from version 2 on.
     identity_version: ClassVar[int] = 1
 
+    @classmethod
+    def identity_options(cls, options: dict) -> dict:
+        """The model options as they enter the run's identity (``TrainConfig.identity``).
+        A model whose options name files overrides this to identify them by content, so the
+        same file under another path (or another machine's folder) gives the same run_id."""
+        return options
+
     def __init__(self, spec: ModelSpec) -> None:
         super().__init__()
         self.spec = spec

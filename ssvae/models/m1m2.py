@@ -1,6 +1,8 @@
 """M1+M2 of Kingma et al. 2014: M2 trained on the latent features E[z1|x] of a trained M1."""
 from __future__ import annotations
 
+import functools
+import hashlib
 import os
 from dataclasses import dataclass
 from typing import Any, Mapping
@@ -46,6 +48,16 @@ def _find_state(saved: Any) -> Mapping[str, torch.Tensor]:
         if isinstance(saved, Mapping) and key in saved and isinstance(saved[key], Mapping):
             return _find_state(saved[key])
     return saved
+
+
+@functools.lru_cache(maxsize=32)
+def _file_sha256(path: str, size: int, mtime_ns: int) -> str:
+    """sha256 of a file's bytes (cached per path, size and modification time)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 class M1M2(SemiSupervisedModel):
@@ -122,6 +134,18 @@ class M1M2(SemiSupervisedModel):
             raise RuntimeError(f"missing keys {missing}, unexpected keys {list(unexpected)}")
 
     # --- stages ----------------------------------------------------------------------------------
+    @classmethod
+    def identity_options(cls, options: dict) -> dict:
+        """``m1_checkpoint`` enters the run's identity as the sha256 of the file's bytes, so one
+        M1 gives one run_id wherever it lies (a relative or absolute path, another machine's
+        folder); a path that is not a file here stays a path."""
+        path = options.get("m1_checkpoint")
+        if not isinstance(path, str) or not os.path.isfile(path):
+            return options
+        info = os.stat(path)
+        digest = _file_sha256(os.path.realpath(path), info.st_size, info.st_mtime_ns)
+        return {**options, "m1_checkpoint": f"sha256:{digest}"}
+
     def stages(self) -> tuple[Stage, ...]:
         m2 = Stage("m2", select_on="val_acc")
         if self.spec.options.m1_checkpoint:

@@ -113,3 +113,26 @@ def test_alpha_scale_knows_the_pool_holds_labelled_images():
     net = build_model(tiny_config(model="m1m2"), SHAPES["digits"], 3)
     net.set_data_sizes(100, 50000)          # pool of 50,000 includes the 100 labelled images
     assert net.m2.alpha_effective() == pytest.approx(0.1)
+
+
+def test_m1_checkpoint_is_identified_by_content(tmp_path, monkeypatch):
+    torch.manual_seed(0)
+    donor = build_model(tiny_config(model="m1"), SHAPES["digits"], 3)
+    (tmp_path / "a").mkdir()
+    torch.save(donor.state_dict(), tmp_path / "a" / "m1.pt")
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "copy.pt").write_bytes((tmp_path / "a" / "m1.pt").read_bytes())
+
+    def run_id(path: str) -> str:
+        return tiny_config(model="m1m2", model_options={"m1_checkpoint": path}).run_id
+
+    absolute = run_id(str(tmp_path / "a" / "m1.pt"))
+    monkeypatch.chdir(tmp_path)
+    assert run_id("a/m1.pt") == absolute                    # relative path, same file
+    assert run_id("b/copy.pt") == absolute                  # another path, same bytes
+    torch.manual_seed(1)
+    other = build_model(tiny_config(model="m1"), SHAPES["digits"], 3)
+    torch.save(other.state_dict(), tmp_path / "b" / "other.pt")
+    assert run_id("b/other.pt") != absolute                 # another M1
+    options = tiny_config(model="m1m2", model_options={"m1_checkpoint": "a/m1.pt"}).identity()
+    assert options["model_options"]["m1_checkpoint"].startswith("sha256:")
