@@ -2,7 +2,8 @@
 
 ``TrainState`` is everything the loop needs to continue exactly. ``restore`` loads a checkpoint
 into a freshly built model after checking that the config describes the same run: only the
-runtime fields (threads, device, data location) may differ, and ``epochs`` may grow.
+runtime fields (threads, device, data location) may differ, and the stage bounds ``epochs`` and
+``max_stage_s`` may grow (``max_stage_s`` may also be removed).
 
 A larger ``epochs`` (the per-stage bound) continues a run that stopped *at the bound* as if it
 had been started with the larger bound, which is exact because nothing in training depends on
@@ -13,7 +14,11 @@ the bound itself (batches, noise and KL warm-up are seeded or counted per epoch 
 - a stage that ended by early stopping (patience) stays finished: a longer bound changes nothing;
 - an earlier stage that ended at the bound cannot be extended (a longer bound would have trained
   it longer, and the later stages on top of it): that is an error, start a new run.
-A smaller ``epochs`` is an error. The result is stored under the new config's ``run_id``.
+A smaller ``epochs`` is an error. The same holds for the time bound ``max_stage_s``: a stage it
+ended is reopened by a larger one (or none), with the stage's seconds so far counted; unlike the
+epoch bound, where a time bound falls depends on the machine, so such a continuation is exact
+only in the sense that it continues the same state. The result is stored under the new config's
+``run_id``.
 """
 from __future__ import annotations
 
@@ -27,6 +32,8 @@ import torch
 from ssvae.checkpoint import load_state
 from ssvae.config import TrainConfig
 from ssvae.models.base import SemiSupervisedModel
+
+BOUNDS = ("epochs", "max_stage_s")   # per-stage bounds: a resume may raise them
 
 
 @dataclass
@@ -60,6 +67,7 @@ class TrainState:
                            "optimiser": copy.deepcopy(optimiser.state_dict()),
                            "stage_epoch": self.stage_epoch, "best_score": self.best_score,
                            "epochs_since_best": self.epochs_since_best,
+                           "stage_wall_s": self.stage_wall_s,
                            "best_model": self.best_model}
 
 
@@ -86,15 +94,15 @@ def restore(path: Path, model: SemiSupervisedModel,
     old = TrainConfig.from_dict(saved["config"])
     before, now = old.identity(), config.identity()
     changed = sorted(k for k in before.keys() | now.keys()
-                     if k != "epochs" and before.get(k) != now.get(k))
+                     if k not in BOUNDS and before.get(k) != now.get(k))
     if changed:
         raise ValueError(f"cannot resume from {path}: the config differs in {changed}")
     state = TrainState(**saved["state"])
     weights, optimiser = saved["model"], saved.get("optimiser")
     stages = model.stages()
-    if config.epochs != old.epochs:
-        weights, optimiser = _extend(path, state, old.epochs, config.epochs, stages, weights,
-                                     optimiser)
+    if any(getattr(config, b) != getattr(old, b) for b in BOUNDS):
+        _check_growth(path, old, config)
+        weights, optimiser = _extend(path, state, stages, weights, optimiser)
     for done in stages[:state.stage_index]:
         model.set_stage(done.name)
     model.set_stage(stages[min(state.stage_index, len(stages) - 1)].name)
@@ -102,24 +110,34 @@ def restore(path: Path, model: SemiSupervisedModel,
     return state, optimiser
 
 
-def _extend(path: Path, state: TrainState, old: int, new: int, stages, weights, optimiser):
-    """Apply a change of the epoch bound from ``old`` to ``new`` to a restored state."""
-    if new < old:
-        raise ValueError(f"cannot resume from {path} with epochs={new}: it was started with "
-                         f"epochs={old}; the bound can only grow (or start a new run)")
+def _check_growth(path: Path, old: TrainConfig, new: TrainConfig) -> None:
+    """Each stage bound may grow (``max_stage_s`` may also be removed), never shrink."""
+    if new.epochs < old.epochs:
+        raise ValueError(f"cannot resume from {path} with epochs={new.epochs}: it was started with "
+                         f"epochs={old.epochs}; the bound can only grow (or start a new run)")
+    if new.max_stage_s is not None and (old.max_stage_s is None
+                                        or new.max_stage_s < old.max_stage_s):
+        raise ValueError(f"cannot resume from {path} with max_stage_s={new.max_stage_s}: it was "
+                         f"started with max_stage_s={old.max_stage_s}; the bound can only grow or "
+                         f"be removed (or start a new run)")
+
+
+def _extend(path: Path, state: TrainState, stages, weights, optimiser):
+    """Apply larger stage bounds (``epochs``, ``max_stage_s``) to a restored state."""
     finished = state.stage_ends[:len(stages) - 1] if state.reopen else state.stage_ends
     cut = [e["stage"] for e in finished if e["capped"]]
     if len(state.stage_ends) < state.stage_index:       # every finished stage records its end
         cut = ["(unknown: checkpoint written before stage ends were recorded)"]
     if cut:
-        raise ValueError(f"cannot extend {path} from epochs={old} to {new}: stage(s) {cut} ended "
-                         f"at the epoch bound and later stages trained on top of them; a new run "
-                         f"with epochs={new} is needed")
+        raise ValueError(f"cannot extend {path}: stage(s) {cut} ended at the epoch bound or the "
+                         f"time bound (max_stage_s) and later stages trained on top of them; a new "
+                         f"run with the larger bound is needed")
     if state.stage_index >= len(stages) and state.reopen is not None:
         r = state.reopen                       # reopen the final stage where it stopped
         state.stage_index, state.stage_epoch = len(stages) - 1, r["stage_epoch"]
         state.best_score, state.epochs_since_best = r["best_score"], r["epochs_since_best"]
         state.best_model, state.reopen = r["best_model"], None
+        state.stage_wall_s = r.get("stage_wall_s", 0.0)     # absent before max_stage_s existed
         state.stage_ends = state.stage_ends[:-1]
         return r["model"], r["optimiser"]
     return weights, optimiser

@@ -76,6 +76,19 @@ def test_an_earlier_stage_cut_by_the_bound_cannot_be_extended(tmp_path):
         fit(tiny(model="m1m2", epochs=2, lr=0.01), resume=True, out_dir=str(tmp_path / "run"))
 
 
+def test_a_stage_ended_by_the_time_bound_continues_under_a_larger_one(tmp_path):
+    cut = fit(tiny(model="m2", epochs=3, max_stage_s=1e-6), out_dir=str(tmp_path / "run"))
+    assert cut["epochs"] == 1 and cut["stopped_by"] == "time_limit"
+    with pytest.raises(ValueError, match=r"max_stage_s=1e-07: it was started with max_stage_s=1e-06"):
+        fit(tiny(model="m2", epochs=3, max_stage_s=1e-7), resume=True, out_dir=str(tmp_path / "run"))
+    fresh = fit(tiny(model="m2", epochs=3), out_dir=str(tmp_path / "fresh"))
+    longer = fit(tiny(model="m2", epochs=3), resume=True, out_dir=str(tmp_path / "run"))
+    assert longer["epochs"] == 3 and longer["stopped_by"] == "epoch_bound"
+    assert [h["epoch"] for h in longer["history"]] == [1, 2, 3]
+    assert longer["run_id"] == fresh["run_id"] != cut["run_id"]
+    _same(longer, fresh, tmp_path / "run", tmp_path / "fresh")
+
+
 def test_a_stage_ended_by_patience_is_not_reopened():
     model = torch.nn.Linear(2, 2)
     optimiser = torch.optim.Adam(model.parameters())
@@ -85,15 +98,15 @@ def test_a_stage_ended_by_patience_is_not_reopened():
                                  "stopped_by": "patience"}]
     assert state.reopen is None
     state.stage_index = 1
-    weights, opt = _extend("ckpt", state, 10, 20, ("main",), {"w": 1}, None)
+    weights, opt = _extend("ckpt", state, ("main",), {"w": 1}, None)
     assert state.stage_index == 1 and weights == {"w": 1}       # stays finished: nothing to do
 
 
 def test_a_finished_checkpoint_without_stage_ends_is_refused():
     state = TrainState(stage_index=1, stage_epoch=0, best_score=-math.inf)   # written before
     with pytest.raises(ValueError, match="before stage ends were recorded"):
-        _extend("ckpt", state, 10, 20, ("main",), {}, None)
+        _extend("ckpt", state, ("main",), {}, None)
     # the same for a run still in its second stage: whether stage 1 was cut is unknown
     state = TrainState(stage_index=1, stage_epoch=3, best_score=-math.inf)
     with pytest.raises(ValueError, match="before stage ends were recorded"):
-        _extend("ckpt", state, 10, 20, ("m1", "m2"), {}, None)
+        _extend("ckpt", state, ("m1", "m2"), {}, None)
