@@ -22,7 +22,8 @@ from ssvae.analysis.paired import paired_differences, plot_paired
 from ssvae.analysis.report import write_report
 from ssvae.analysis.samples import collect_images
 from ssvae.analysis.search_plots import plot_search, search_summary
-from ssvae.analysis.summary import missing_cells, summarise, winners, write_summary
+from ssvae.analysis.summary import (against_baselines, missing_cells, summarise, winners,
+                                   write_summary)
 
 __all__ = ["analyse", "AnalysisError", "EmptyResultsError", "load_results", "read_table"]
 
@@ -83,7 +84,8 @@ def analyse(results_dirs: str | Path | Sequence[str | Path], out: str | Path | N
 
     images, image_notes = collect_images(runs, out / "images")
     write_report(out / "report.md", results=results, table=table, metric=metric, command=command,
-                 figures=figures, verdicts=winners(runs, metric), missing=missing_cells(runs, table),
+                 figures=figures, verdicts=winners(runs, metric),
+                 baselines=against_baselines(runs, metric), missing=missing_cells(runs, table),
                  paired=paired, fits=fits, target=target, images=images, image_notes=image_notes,
                  search=search)
     written["report"] = out / "report.md"

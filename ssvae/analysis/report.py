@@ -112,7 +112,8 @@ def _machine(runs: pd.DataFrame) -> list[str]:
 
 
 def write_report(path: Path, *, results: Results, table: pd.DataFrame, metric: str, command: str,
-                 figures: dict[str, list[Path]], verdicts: list[Verdict], missing: list[str],
+                 figures: dict[str, list[Path]], verdicts: list[Verdict], baselines: list[str],
+                 missing: list[str],
                  paired: tuple[pd.DataFrame, pd.DataFrame, int], fits: list[BudgetFit],
                  target: float | None, images: list[dict], image_notes: list[str],
                  search: pd.DataFrame | None) -> None:
@@ -134,6 +135,12 @@ def write_report(path: Path, *, results: Results, table: pd.DataFrame, metric: s
           "is given beside it. Baselines compete too.", ""]
     L += [f"- {dataset_name(v.dataset)}/{v.hierarchy}, **{v.n_labels} labels**: {v.text}"
           for v in verdicts] + [""]
+    L += [f"## Against the supervised baselines ({metric})", "",
+          "Each model's cell against each baseline (trained on the labelled images only) on the "
+          "same data set, hierarchy, label mode and budget; same rule as above.", ""]
+    L += [f"- {line}" for line in baselines] or ["- no baseline cell shares a budget and label "
+                                                 "mode with another model"]
+    L += [""]
     L += ["## Accuracy against the number of labels", ""]
     L += [f"![{p.stem}]({_rel(p, out)})" for p in figures.get("curves", []) if p.suffix == ".png"]
     L += ["", "Line: mean over label draws × seeds; band: ±1 standard deviation. Published "

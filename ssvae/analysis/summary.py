@@ -1,4 +1,5 @@
-"""Per-cell statistics (``summary.csv``), the winner at each budget, and what is missing.
+"""Per-cell statistics (``summary.csv``), the winner at each budget, each model against the
+supervised baselines, and what is missing.
 
 A cell is (dataset, hierarchy, model, label_mode, n_labels); its runs are the label draws and
 seeds. Standard deviations are sample std (ddof=1); with one run the std is empty, not NaN.
@@ -12,8 +13,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ssvae.analysis.load import ACC_COLUMNS
-from ssvae.analysis.style import model_name, order_models
+from ssvae.analysis.load import ACC_COLUMNS, BASELINES
+from ssvae.analysis.style import dataset_name, model_name, order_models
 
 CELL = ["dataset", "hierarchy", "model", "label_mode", "n_labels"]
 MIN_RUNS = 3          # DESIGN.md §3: at least 3 label draws per reported cell
@@ -90,22 +91,42 @@ def winners(runs: pd.DataFrame, metric: str = "test_binary_acc") -> list[Verdict
                                f"only {_label(*best)} was run ({100 * a.mean():.1f} %)"))
             continue
         second = ranked[1]
-        b = cells[second]
-        gap = a.mean() - b.mean()
-        if len(a) < 2 or len(b) < 2:
-            out.append(Verdict(ds, hi, int(n), _label(*best), _label(*second), gap, None, None,
-                               f"{_label(*best)} leads {_label(*second)} by {100 * gap:.1f} pp; "
-                               "cannot compare with the spread (a cell has n < 2)"))
-            continue
-        comb = math.sqrt(a.var(ddof=1) + b.var(ddof=1))
-        p = float(stats.ttest_ind(a, b, equal_var=False).pvalue) if comb > 0 else (
-            0.0 if gap > 0 else 1.0)
-        larger = gap > comb
-        text = (f"{_label(*best)} leads {_label(*second)} by {100 * gap:.1f} pp; this is "
-                f"{'LARGER' if larger else 'not larger'} than the spread (combined std "
-                f"{100 * comb:.1f} pp; Welch p = {p:.3g}, n = {len(a)} vs {len(b)})")
+        gap, comb, p, text = _compare(cells[best], cells[second], _label(*best), _label(*second))
         out.append(Verdict(ds, hi, int(n), _label(*best), _label(*second), gap, comb, p, text))
     return out
+
+
+def _compare(a: np.ndarray, b: np.ndarray, name_a: str, name_b: str):
+    """(gap, combined std, Welch p, sentence) for cell a against cell b; the rule of ``winners``."""
+    gap = a.mean() - b.mean()
+    verb = "leads" if gap >= 0 else "trails"
+    head = f"{name_a} {verb} {name_b} by {100 * abs(gap):.1f} pp"
+    if len(a) < 2 or len(b) < 2:
+        return gap, None, None, f"{head}; cannot compare with the spread (a cell has n < 2)"
+    comb = math.sqrt(a.var(ddof=1) + b.var(ddof=1))
+    p = float(stats.ttest_ind(a, b, equal_var=False).pvalue) if comb > 0 else (
+        0.0 if gap != 0 else 1.0)
+    larger = abs(gap) > comb
+    return gap, comb, p, (f"{head}; this is {'LARGER' if larger else 'not larger'} than the "
+                          f"spread (combined std {100 * comb:.1f} pp; Welch p = {p:.3g}, "
+                          f"n = {len(a)} vs {len(b)})")
+
+
+def against_baselines(runs: pd.DataFrame, metric: str = "test_binary_acc") -> list[str]:
+    """Every other model's cell against each baseline cell (``BASELINES``) trained on the same
+    labels: same data set, hierarchy, label mode and budget; the rule of ``winners``."""
+    lines = []
+    data = runs.dropna(subset=[metric])
+    keys = ["dataset", "hierarchy", "n_labels", "label_mode"]
+    for (ds, hi, n, mode), group in data.groupby(keys, sort=True):
+        cells = {m: g[metric].to_numpy(float) for m, g in group.groupby("model")}
+        for base in (b for b in BASELINES if b in cells):
+            for model in order_models([m for m in cells if m not in BASELINES]):
+                text = _compare(cells[model], cells[base], _label(model, mode),
+                                _label(base, mode))[3]
+                lines.append(f"{dataset_name(ds)}/{hi}, {int(n)} labels: {text} "
+                             f"({100 * cells[model].mean():.1f} vs {100 * cells[base].mean():.1f} %)")
+    return lines
 
 
 def missing_cells(runs: pd.DataFrame, table: pd.DataFrame) -> list[str]:
