@@ -9,17 +9,31 @@
 # wall-clock bound (--max-stage-s): a run that reaches it says so (metrics' stopped_by:
 # time_limit) rather than being called converged. M1_CHECKPOINT is the shared M1 of the
 # M1+M2 runs (results/mnist_anchor/README.md); without it the M1+M2 runs are skipped.
+# CELLS picks the cells (default: the session-4 set "m2-n100 m2-n1000 m1m2-n1000"); known cells:
+# m2-n100, m2-n1000, m1m2-n100, m1m2-n1000, gmvae-n1000, and M2 with alpha_scale=labelled:
+# m2lab-n100, m2lab-n1000. BENCH=0 skips the benchmark.
 # (DEVICE=cpu SEEDS=0 tries it out on a machine without a GPU.)
 set -u
 PY=${PYTHON:-python3}
 DATA=$1; OUT=$2; LIMIT=${3:-400}; M1=${4:-}; DEVICE=${DEVICE:-cuda}; SEEDS=${SEEDS:-0 1 2}
+CELLS=${CELLS:-m2-n100 m2-n1000 m1m2-n1000}; BENCH=${BENCH:-1}
+for cell in $CELLS; do
+    case $cell in
+        m2-n100|m2-n1000|m2lab-n100|m2lab-n1000|gmvae-n1000) ;;
+        m1m2-n100|m1m2-n1000) [ -n "$M1" ] || { echo "cell $cell needs M1_CHECKPOINT" >&2; exit 2; } ;;
+        *) echo "unknown cell '$cell'; known: m2-n100 m2-n1000 m2lab-n100 m2lab-n1000" \
+                "m1m2-n100 m1m2-n1000 gmvae-n1000" >&2; exit 2 ;;
+    esac
+done
 mkdir -p "$OUT"
 COMMON=(--dataset mnist --data-root "$DATA" --label-mode subclass --device "$DEVICE" --threads 1
         --epochs 200 --patience 15 --no-progress --log-epochs --max-stage-s "$LIMIT")
 
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv > "$OUT/gpu.txt" 2>&1
-timeout 90 $PY bench/train_speed.py --dataset mnist --data-root "$DATA" --device "$DEVICE" \
-    --steps 100 --warmup 10 > "$OUT/bench.txt" 2>&1
+if [ "$BENCH" = 1 ]; then
+    timeout 90 $PY bench/train_speed.py --dataset mnist --data-root "$DATA" --device "$DEVICE" \
+        --steps 100 --warmup 10 > "$OUT/bench.txt" 2>&1
+fi
 
 run() {   # name, then the run's own flags
     local name=$1; shift
@@ -28,11 +42,14 @@ run() {   # name, then the run's own flags
         > "$OUT/$name.log" 2>&1 &
 }
 for seed in $SEEDS; do
-    run m2-n100-s$seed --model m2 --n-labels 100 --split-seed $seed
-    run m2-n1000-s$seed --model m2 --n-labels 1000 --split-seed $seed
-    if [ -n "$M1" ]; then
-        run m1m2-n1000-s$seed --model m1m2 -O m1_checkpoint="$M1" --n-labels 1000 --split-seed $seed
-    fi
+    for cell in $CELLS; do
+        model=${cell%-n*}; n=${cell#*-n}; extra=()
+        case $model in
+            m2lab) model=m2; extra=(-O alpha_scale=labelled) ;;
+            m1m2) extra=(-O m1_checkpoint="$M1") ;;
+        esac
+        run "$cell-s$seed" --model "$model" "${extra[@]}" --n-labels "$n" --split-seed "$seed"
+    done
 done
 wait
 # Checkpoints stay behind (too large to bring back); everything else travels as one archive.
