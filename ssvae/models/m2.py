@@ -24,11 +24,11 @@ re-implementations and much stronger; ``alpha_scale="none"`` uses α_eff = alpha
 come from ``set_data_sizes``; without them "paper" uses N/N_u = 1 and "labelled" uses
 1/label_fraction (an error when only n_labels is known).
 
-Measured on MNIST with 100 labels (``results/mnist_m2_alpha/``; 3 draws unless said): the default
-("paper", α_eff ≈ 0.1) peaks on validation after one or two epochs and then collapses (75.0 ±
-3.0 % test accuracy); α_eff = 1 or 5 (one draw) does the same; "labelled" (α_eff = 50) reached 90.2 ± 2.2 %
-and was still rising when its time bound ended it. At 1000 labels the default reaches 96.3 ± 0.1
-%; "labelled" is not measured there yet, so the default stays.
+Measured on MNIST with 100 labels (``results/mnist_m2_alpha/``; 3 draws unless said): the
+default ("paper", α_eff ≈ 0.1) peaks on validation after one or two epochs and then collapses
+(75.0 ± 3.0 % test accuracy); α_eff = 1 or 5 (one draw) does the same; "labelled" (α_eff = 50)
+reached 90.2 ± 2.2 % and was still rising when its time bound ended it. At 1000 labels the
+default reaches 96.3 ± 0.1 %; "labelled" is not measured there yet, so the default stays.
 """
 from __future__ import annotations
 
