@@ -31,21 +31,17 @@ from ssvae.config import TrainConfig  # noqa: E402
 from ssvae.data import BatchSource, load_dataset, make_split  # noqa: E402
 from ssvae.models import MODELS, build_model  # noqa: E402
 from ssvae.runinfo import resolve_device  # noqa: E402
-from ssvae.trainer import autocast  # noqa: E402
+from ssvae.trainer import autocast, compute_dtype  # noqa: E402
 
 MODELS_TO_TIME = ("m1", "m2", "m1m2", "gmvae", "supervised")
 
 
-def peak_dtype(device: torch.device) -> torch.dtype:
-    """The precision training computes in there (``ssvae.trainer.autocast``): the fair peak."""
-    return torch.bfloat16 if device.type == "cuda" else torch.float32
-
-
 def matmul_throughput(device: torch.device, n: int | None = None, seconds: float = 2.0) -> float:
-    """FLOP/s of a large square matrix multiply in training's precision (the practical peak)."""
+    """FLOP/s of a large square matrix multiply in training's precision
+    (``ssvae.trainer.compute_dtype``): the fair practical peak."""
     n = n or (8192 if device.type == "cuda" else 1024)
-    a = torch.randn(n, n, device=device, dtype=peak_dtype(device))
-    b = torch.randn(n, n, device=device, dtype=peak_dtype(device))
+    a = torch.randn(n, n, device=device, dtype=compute_dtype(device))
+    b = torch.randn(n, n, device=device, dtype=compute_dtype(device))
     for _ in range(3):
         a @ b
     _sync(device)
@@ -132,7 +128,7 @@ def main(argv=None) -> int:
     card = torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or platform.machine()
     print(f"# {args.dataset} {tuple(data.image_shape)}, device {device} ({card}), "
           f"torch threads {torch.get_num_threads()}, torch {torch.__version__}")
-    precision = str(peak_dtype(device)).replace("torch.", "")
+    precision = str(compute_dtype(device)).replace("torch.", "")
     print(f"# {precision} matmul throughput (training's precision): {peak / 1e9:.1f} GFLOP/s")
     print(f"{'model':<11} {'network':<8} {'labels':<9} {'images/s':>10} {'GFLOP/s(min)':>13} {'of peak':>8}")
     for name in args.models:

@@ -60,9 +60,15 @@ def _improved(stage: Stage, score: float, best: float, loss_rel_tol: float) -> b
     return score > best
 
 
+def compute_dtype(device: torch.device) -> torch.dtype:
+    """The precision training computes in: bfloat16 on a GPU, float32 on the CPU."""
+    return torch.bfloat16 if device.type == "cuda" else torch.float32
+
+
 def autocast(device: torch.device):
-    """Mixed precision where it helps: bfloat16 autocast on a GPU, plain float32 on the CPU."""
-    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda")
+    """Mixed precision where it helps (``compute_dtype``); on the CPU a no-op."""
+    dtype = compute_dtype(device)
+    return torch.autocast(device.type, dtype=dtype, enabled=dtype != torch.float32)
 
 
 def _train_epoch(model: SemiSupervisedModel, source: BatchSource, optimiser: torch.optim.Optimizer,
@@ -172,8 +178,9 @@ def fit(config: TrainConfig, report: Report | None = None, resume: bool | str | 
                 state.best_model = copy.deepcopy(model.state_dict())
             else:
                 state.epochs_since_best += 1
-            state.wall_s += time.time() - epoch_start
-            state.stage_wall_s += time.time() - epoch_start
+            elapsed = time.time() - epoch_start
+            state.wall_s += elapsed
+            state.stage_wall_s += elapsed
             metrics = {"epoch": state.global_epoch, "stage": stage.name, "train_loss": train_loss,
                        **{k: v for k, v in val.items() if k != "val_acc"},
                        "selection_metric": score}

@@ -60,7 +60,8 @@ class M1(SemiSupervisedModel):
       values, and their variance over 100 labelled images says nothing about the test images.
       MNIST, 100 labels, split_seed 0, one M1, test accuracy standardised -> unscaled: logistic
       regression 28.0 -> 60.2 %, RBF SVM 20.3 -> 67.8 %, MLP 26.7 -> 53.2 %
-      (results/mnist_anchor/m1_heads.py). ``classify`` returns the head's probabilities (uniform before the head is fitted).
+      (results/mnist_anchor/m1_heads.py). ``classify`` returns the head's probabilities
+      (uniform before the head is fitted).
       The head is saved in the state dict (``get_extra_state``: pickled bytes).
 
     ``config.classifier`` does not apply: the head acts on latent vectors, not images; only the
