@@ -7,6 +7,7 @@ import torch
 from ssvae.config import ConfigError
 from ssvae.models import build_model
 from ssvae.models.base import Batch
+from ssvae.nets import split_gaussian
 
 from tests_models_helpers import SHAPES, images, labels, tiny_config
 
@@ -92,6 +93,28 @@ def test_z1_is_standardised_from_the_first_stage_m2_batch():
     off = build_model(tiny_config(model="m1m2", model_options={"standardise_z1": False}),
                       SHAPES["digits"], 3)
     assert bool(off.z1_stats_ready) and torch.equal(off.z1_std, torch.ones(4))
+
+
+def test_sampled_z1_is_standardised_by_the_samples_spread():
+    """With sample_z1 the scale is that of z1 ~ q(z1|x): Var(E[z1|x]) + E[Var(z1|x)] per unit, so
+    a unit whose posterior is the prior (an inactive unit) keeps its prior noise at std ~1."""
+    torch.manual_seed(0)
+    net = build_model(tiny_config(model="m1m2", model_options={"sample_z1": True}),
+                      SHAPES["digits"], 3)
+    x = images(SHAPES["digits"], 400)
+    net.set_stage("m2")
+    net.fit_z1_stats(x)
+    with torch.no_grad():
+        mu, logvar = split_gaussian(net.m1.encoder_z(x))
+    expected = (mu.var(0) + logvar.exp().mean(0)).sqrt()
+    assert torch.allclose(net.z1_std, expected, rtol=1e-5)
+    assert bool((net.z1_std > mu.std(0)).all())
+    net.train()
+    torch.manual_seed(1)
+    samples = torch.cat([net.z1(x) for _ in range(20)])
+    assert samples.std(0).sub(1).abs().max() < 0.1            # unit spread for what M2 trains on
+    net.eval()
+    assert torch.equal(net.z1(x), (mu - net.z1_mean) / net.z1_std)   # the mean at evaluation
 
 
 @pytest.mark.parametrize("stage", ["m1", "m2"])
