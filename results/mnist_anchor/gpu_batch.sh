@@ -11,7 +11,8 @@
 # M1+M2 runs (results/mnist_anchor/README.md); without it the M1+M2 runs are skipped.
 # CELLS picks the cells (default: the session-4 set "m2-n100 m2-n1000 m1m2-n1000"); known cells:
 # m2-n100, m2-n1000, m1m2-n100, m1m2-n1000, gmvae-n1000, and M2 with alpha_scale=labelled:
-# m2lab-n100, m2lab-n1000. BENCH=0 skips the benchmark.
+# m2lab-n100, m2lab-n1000, and M1+M2 trained on samples of q(z1|x) (sample_z1=true): m1m2samp-n100,
+# m1m2samp-n1000. BENCH=0 skips the benchmark.
 # (DEVICE=cpu SEEDS=0 tries it out on a machine without a GPU.)
 set -u
 PY=${PYTHON:-python3}
@@ -20,9 +21,9 @@ CELLS=${CELLS:-m2-n100 m2-n1000 m1m2-n1000}; BENCH=${BENCH:-1}
 for cell in $CELLS; do
     case $cell in
         m2-n100|m2-n1000|m2lab-n100|m2lab-n1000|gmvae-n1000) ;;
-        m1m2-n100|m1m2-n1000) [ -n "$M1" ] || { echo "cell $cell needs M1_CHECKPOINT" >&2; exit 2; } ;;
+        m1m2-n100|m1m2-n1000|m1m2samp-n100|m1m2samp-n1000) [ -n "$M1" ] || { echo "cell $cell needs M1_CHECKPOINT" >&2; exit 2; } ;;
         *) echo "unknown cell '$cell'; known: m2-n100 m2-n1000 m2lab-n100 m2lab-n1000" \
-                "m1m2-n100 m1m2-n1000 gmvae-n1000" >&2; exit 2 ;;
+                "m1m2-n100 m1m2-n1000 m1m2samp-n100 m1m2samp-n1000 gmvae-n1000" >&2; exit 2 ;;
     esac
 done
 mkdir -p "$OUT"
@@ -47,6 +48,7 @@ for seed in $SEEDS; do
         case $model in
             m2lab) model=m2; extra=(-O alpha_scale=labelled) ;;
             m1m2) extra=(-O m1_checkpoint="$M1") ;;
+            m1m2samp) model=m1m2; extra=(-O m1_checkpoint="$M1" -O sample_z1=true) ;;
         esac
         run "$cell-s$seed" --model "$model" "${extra[@]}" --n-labels "$n" --split-seed "$seed"
     done

@@ -205,9 +205,13 @@ class BernoulliLikelihood(nn.Module):
 
 
 class GaussianLikelihood(nn.Module):
-    """log N(x; mean, sigma^2): sigma learned per channel (``sigma=None``) or fixed."""
+    """log N(x; mean, sigma^2): sigma learned per channel (``sigma=None``) or fixed.
 
-    def __init__(self, shape: Sequence[int], sigma: float | None = None):
+    ``masked=True`` adds a 0/1 buffer ``mask`` of the channels' shape (all 1 at first): the log
+    density sums over the channels marked 1 only (M1+M2 leaves M1's inactive units out this way).
+    """
+
+    def __init__(self, shape: Sequence[int], sigma: float | None = None, masked: bool = False):
         super().__init__()
         self.event_dims = len(shape)
         size = (shape[0],) + (1,) * (len(shape) - 1)
@@ -215,11 +219,15 @@ class GaussianLikelihood(nn.Module):
             self.log_sigma = nn.Parameter(torch.zeros(size))
         else:
             self.register_buffer("log_sigma", torch.full(size, math.log(sigma)))
+        self.mask: torch.Tensor | None
+        self.register_buffer("mask", torch.ones(size) if masked else None)
 
     def log_prob(self, out: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         log_sigma = self.log_sigma.clamp(min=math.log(1e-3))
         out = out.float()                                 # see BernoulliLikelihood.log_prob
         lp = -0.5 * ((x - out) * torch.exp(-log_sigma)).pow(2) - log_sigma - 0.5 * math.log(2 * math.pi)
+        if self.mask is not None:
+            lp = lp * self.mask
         return lp.flatten(-self.event_dims).sum(-1)
 
     def mean(self, out: torch.Tensor) -> torch.Tensor:

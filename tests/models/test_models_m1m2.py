@@ -117,6 +117,44 @@ def test_sampled_z1_is_standardised_by_the_samples_spread():
     assert torch.equal(net.z1(x), (mu - net.z1_mean) / net.z1_std)   # the mean at evaluation
 
 
+def test_active_std_leaves_inactive_units_out_of_m2():
+    x = images(SHAPES["digits"], 8)
+    torch.manual_seed(0)
+    probe = build_model(tiny_config(model="m1m2"), SHAPES["digits"], 3)
+    with torch.no_grad():
+        spread = split_gaussian(probe.m1.encoder_z(x))[0].std(0)
+    threshold = spread.sort().values[1:3].mean().item()       # 2 units above it, 2 below
+    torch.manual_seed(0)                                      # the same M1 weights as the probe
+    net = build_model(tiny_config(model="m1m2", model_options={"active_std": threshold}),
+                      SHAPES["digits"], 3)
+    net.set_stage("m2")
+    net.step_loss(Batch(x[:3], labels(3, 3), x[3:]))
+    keep = (spread > threshold).float()
+    assert keep.sum() == 2 and torch.equal(net.z1_active, keep)
+    off = keep == 0
+    assert bool((net.z1(x)[:, off] == 0).all()) and bool((net.z1(x)[:, ~off] != 0).all())
+    # p(z1|y,z2) ignores the inactive units: moving them changes nothing, moving an active one does
+    like, out = net.m2.likelihood, torch.randn(5, 4)
+    z = torch.randn(5, 4)
+    moved = z.clone()
+    moved[:, off] += 3.0
+    assert torch.equal(like.log_prob(out, z), like.log_prob(out, moved))
+    moved[:, ~off] += 3.0
+    assert not torch.equal(like.log_prob(out, z), like.log_prob(out, moved))
+    assert "m2.likelihood.mask" in net.state_dict()
+    plain = build_model(tiny_config(model="m1m2"), SHAPES["digits"], 3)
+    assert net.state_dict().keys() - plain.state_dict().keys() == {"m2.likelihood.mask"}
+
+
+def test_active_std_that_leaves_no_unit_is_an_error():
+    net = build_model(tiny_config(model="m1m2", model_options={"active_std": 100.0}),
+                      SHAPES["digits"], 3)
+    net.set_stage("m2")
+    x = images(SHAPES["digits"], 8)
+    with pytest.raises(ConfigError, match="active_std=100.0 leaves no unit"):
+        net.step_loss(Batch(x[:3], labels(3, 3), x[3:]))
+
+
 @pytest.mark.parametrize("stage", ["m1", "m2"])
 def test_kl_warm_up_reaches_both_parts(stage):
     torch.manual_seed(0)
