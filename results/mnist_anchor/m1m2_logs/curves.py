@@ -6,15 +6,19 @@ import re
 from pathlib import Path
 
 HERE = Path(__file__).parent
-RUNS = [("per unit (default)", "per_unit"), ("one shared scale (rejected)", "shared_scale")]
+RUNS = [("per unit (default)", "per_unit"), ("one shared scale (rejected)", "shared_scale"),
+        ("sampled z1 (stopped at 13)", "sampled"), ("active units only (stopped at 13)", "active")]
 MARKS = [5, 10, 15, 20, 25, 30, 35, 40, 45, 50, 60]
 
-print("| z1 scaling | draw | " + " | ".join(f"ep {m}" for m in MARKS) + " | best (epoch) | epochs run |")
+print("| M2 input | draw | " + " | ".join(f"ep {m}" for m in MARKS) + " | best (epoch) | epochs run |")
 print("|---|---|" + "---|" * (len(MARKS) + 2))
 for name, stem in RUNS:
     for draw in (0, 1, 2):
         acc = {}
-        for line in (HERE / f"{stem}_s{draw}.log").read_text().splitlines():
+        log = HERE / f"{stem}_s{draw}.log"
+        if not log.exists():
+            continue
+        for line in log.read_text().splitlines():
             m = re.search(r"epoch\s+(\d+).*val_subclass_acc ([\d.]+)", line)
             if m:
                 acc[int(m.group(1))] = float(m.group(2))
