@@ -59,6 +59,7 @@ def m2_steps(dataset: str, root: str | None, label_mode: str, reps: int, steps: 
     y = hierarchy.collapse(y) if label_mode == "binary" else y
     torch.manual_seed(0)
     model = build_model(config, data.image_shape, int(y.max()) + 1)
+    model.set_data_sizes(len(split.labelled_idx), len(split.unlabelled_idx))   # as the trainer does
     source = BatchSource(data.train_x[split.labelled_idx], y, data.train_x[split.unlabelled_idx],
                          config.batch_size, config.labelled_batch_size, seed=0,
                          device=torch.device("cpu"))

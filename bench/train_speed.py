@@ -152,6 +152,9 @@ def main(argv=None) -> int:
                                      data.train_x[split.unlabelled_idx] if stage.uses_unlabelled else None,
                                      config.batch_size, config.labelled_batch_size, seed=0,
                                      device=device)
+                n_l = len(split.labelled_idx)                  # α's scale, as the trainer sets it
+                model.set_data_sizes(n_l, len(split.unlabelled_idx)
+                                     + (n_l if model.labelled_in_unlabelled_pool else 0))
                 rate = time_steps(model, source, args.steps, args.warmup, device)
                 flops_text, frac_text = "", ""
                 if name == "m2":

@@ -106,5 +106,6 @@ def test_a_models_identity_version_changes_its_run_ids_only():
         identity = TrainConfig(model=name).identity()
         version = MODELS.get(name).identity_version
         assert identity.get("model_version", 1) == version
-    assert "model_version" not in TrainConfig(model="m2").identity()    # old m2 run_ids stay
+    assert "model_version" not in TrainConfig(model="gmvae").identity()  # old gmvae run_ids stay
+    assert TrainConfig(model="m2").identity()["model_version"] == 2     # α's default scale changed
     assert TrainConfig(model="m1").identity()["model_version"] == 2     # the head changed

@@ -19,7 +19,7 @@ from ssvae.nets import GaussianLikelihood, split_gaussian
 @dataclass(frozen=True)
 class M1M2Options:
     alpha: float = 0.1                   # M2's α / N (see ssvae.models.m2)
-    alpha_scale: str = "paper"           # paper | labelled | none
+    alpha_scale: str = "paper"           # paper | labelled | none; "paper" here, unlike M2 (m2.py)
     m1_checkpoint: str | None = None     # a saved M1 (or M1+M2) state dict: skips stage "m1"
     sample_z1: bool = False              # train M2 on z1 ~ q(z1|x) instead of E[z1|x]
     gaussian_sigma: float | None = None  # M1's Gaussian likelihood on colour images (None: learned)

@@ -19,7 +19,9 @@ CASES = [(m, s) for m in MODELS.names() for s in SHAPES]
 def make(model: str, shape_name: str, seed: int = 0, **changes):
     torch.manual_seed(seed)
     network = "conv" if shape_name == "rgb32" else "mlp"
-    return build_model(tiny_config(model=model, network=network, **changes), SHAPES[shape_name], K)
+    net = build_model(tiny_config(model=model, network=network, **changes), SHAPES[shape_name], K)
+    net.set_data_sizes(4, 5)                 # the sizes of batch()'s parts, as the trainer sets them
+    return net
 
 
 def batch(shape_name: str) -> Batch:

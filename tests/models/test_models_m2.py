@@ -111,3 +111,12 @@ def test_m2_learns_a_separable_problem():
     train_steps(net, x_l, y_l, x_u, 300)
     after = accuracy(net, x_t, y_t)
     assert after >= 0.9 and after > before
+
+
+def test_default_alpha_scale_is_labelled_and_m1m2_keeps_paper():
+    net = build_model(tiny_config(model="m2"), SHAPES["digits"], 3)
+    net.set_data_sizes(100, 49900)
+    assert net.alpha_effective() == pytest.approx(0.1 * 50000 / 100)
+    both = build_model(tiny_config(model="m1m2"), SHAPES["digits"], 3)
+    both.set_data_sizes(100, 50000)
+    assert both.m2.alpha_effective() == pytest.approx(0.1)
