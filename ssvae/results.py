@@ -67,6 +67,40 @@ def finished_run_ids(path: str | os.PathLike) -> set[str]:
         return {r["run_id"] for r in csv.DictReader(handle) if r.get("run_id") and not r.get("error")}
 
 
+def set_aside_rows(path: str | os.PathLike, keep_run_ids: set[str],
+                   aside: str | os.PathLike) -> int:
+    """Move the rows of ``path`` whose run_id is not in ``keep_run_ids`` to the end of ``aside``
+    (same columns; nothing is deleted) and rewrite ``path`` with the rest, under the table's lock.
+    Returns the number of rows moved (0, and nothing changed, for a table with columns this
+    version does not know). A study calls this once its spec's runs are all known, so rows of an
+    older spec or model version (another run_id) are not averaged with the current ones.
+    """
+    path = Path(path)
+    if not path.exists():
+        return 0
+    with open(path, "r+", newline="") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        reader = csv.DictReader(handle)
+        table = list(reader)
+        if set(reader.fieldnames or ()) - set(RESULT_COLUMNS):
+            return 0                  # a table with columns this version does not know: left as is
+        moved = [r for r in table if r.get("run_id") not in keep_run_ids]
+        if not moved:
+            return 0
+        for r in moved:
+            append_row(aside, {c: r.get(c) for c in RESULT_COLUMNS})
+        handle.seek(0)
+        handle.truncate()
+        writer = csv.DictWriter(handle, fieldnames=RESULT_COLUMNS)
+        writer.writeheader()
+        for r in table:
+            if r.get("run_id") in keep_run_ids:
+                writer.writerow({c: r.get(c, "") for c in RESULT_COLUMNS})
+        handle.flush()
+        os.fsync(handle.fileno())
+    return len(moved)
+
+
 def metrics_to_row(metrics: Mapping[str, Any], **extra: Any) -> dict[str, Any]:
     """Select the result columns from a ``fit()`` metrics dict, plus study-level fields."""
     merged: dict[str, Any] = {**metrics, **extra}

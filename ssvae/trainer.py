@@ -226,7 +226,8 @@ def _finish(config, model, data, split, hierarchy, binary, device, state, out, s
     test = accuracies(model, data.test_x, data.test_y, hierarchy, binary, device)
     metrics: dict[str, Any] = {
         "run_id": config.run_id, "dataset": config.dataset, "hierarchy": hierarchy.name,
-        "model": config.model, "label_mode": config.label_mode,
+        "model": config.model, "model_version": int(model.identity_version),
+        "label_mode": config.label_mode,
         "n_labels": int(split.labelled_idx.numel()), "split_seed": config.split_seed,
         "seed": config.train_seed, "split_hash": split.hash,
         "val_binary_acc": val["binary_acc"], "val_subclass_acc": val["subclass_acc"],

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from ssvae.results import RESULT_COLUMNS, append_row, collect, finished_run_ids, main
+from ssvae.results import RESULT_COLUMNS, append_row, collect, finished_run_ids, main, set_aside_rows
 
 
 def test_append_row_writes_header_once_and_empty_for_missing_or_nan(tmp_path):
@@ -31,3 +31,25 @@ def test_collect_adds_each_run_once(tmp_path, capsys):
     assert row["ablation"] == "x" and row["checkpoint"] == str(run) and row["model"] == "m2"
     assert main(["collect", str(tmp_path / "nope"), "--table", str(table), "--ablation", "x"]) == 2
     assert "metrics.json does not exist" in capsys.readouterr().err
+
+
+def test_set_aside_rows_moves_other_run_ids_and_keeps_the_rest(tmp_path):
+    table, aside = tmp_path / "runs.csv", tmp_path / "superseded_runs.csv"
+    for run_id, acc in (("a", 0.9), ("old", 0.5), ("b", 0.8)):
+        append_row(table, {"run_id": run_id, "model": "m2", "test_binary_acc": acc})
+    assert set_aside_rows(table, {"a", "b"}, aside) == 1
+    with open(table, newline="") as handle:
+        kept = list(csv.DictReader(handle))
+    with open(aside, newline="") as handle:
+        moved = list(csv.DictReader(handle))
+    assert [r["run_id"] for r in kept] == ["a", "b"] and kept[1]["test_binary_acc"] == "0.8"
+    assert [r["run_id"] for r in moved] == ["old"] and moved[0]["test_binary_acc"] == "0.5"
+    assert set_aside_rows(table, {"a", "b"}, aside) == 0           # nothing left to move
+    assert set_aside_rows(tmp_path / "none.csv", {"a"}, aside) == 0
+
+
+def test_set_aside_rows_leaves_a_table_with_unknown_columns_alone(tmp_path):
+    table = tmp_path / "runs.csv"
+    table.write_text("run_id,mystery\nold,1\n")
+    assert set_aside_rows(table, set(), tmp_path / "aside.csv") == 0
+    assert table.read_text() == "run_id,mystery\nold,1\n" and not (tmp_path / "aside.csv").exists()

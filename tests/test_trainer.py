@@ -33,6 +33,7 @@ def test_fit_returns_flat_metrics_and_reports_validation_only(label_mode, tmp_pa
     else:
         assert metrics["test_subclass_acc"] is None
     assert metrics["n_labels"] == 50 and metrics["split_hash"] and metrics["run_id"]
+    assert metrics["model_version"] == 2           # M2's identity_version: what its defaults compute
     assert len(reports) == 2
     for reported, checkpoint in reports:
         assert not any(k.startswith("test") for k in reported), reported

@@ -5,6 +5,8 @@ Folders (``<results-dir>/<name>/``)::
 
     spec.yaml             the validated spec that ran
     runs.csv              one row per final-evaluation run (the cache of finished work)
+    superseded_runs.csv   rows of runs.csv that an edited spec or a changed model version no
+                          longer produces, set aside once every cell has its configuration
     best_configs.json     per cell: the searched parameters, their validation score, the trials
     search_history.csv    one row per reported epoch per trial
     runs/<run_id>/        each final run's fit() output (best/, last/, metrics.json, grids)
@@ -31,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ssvae.results import append_row, finished_run_ids, metrics_to_row
+from ssvae.results import append_row, finished_run_ids, metrics_to_row, set_aside_rows
 from tune.cells import (Cell, cell_digest, estimate, expand_cells, final_configs, max_epochs,
                         search_cells)
 from tune.spec import AblationSpec, spec_to_yaml
@@ -63,6 +65,10 @@ class StudyPaths:
     @property
     def runs_csv(self) -> Path:
         return self.study_dir / "runs.csv"
+
+    @property
+    def superseded_csv(self) -> Path:
+        return self.study_dir / "superseded_runs.csv"
 
     @property
     def best_json(self) -> Path:
@@ -474,6 +480,23 @@ def final_evaluation(spec: AblationSpec, cells: list[Cell], best: dict[str, Any]
     return counts
 
 
+def set_aside_stale_rows(spec: AblationSpec, cells: list[Cell], best: dict[str, Any],
+                         paths: StudyPaths) -> int:
+    """Once every cell has its best configuration, move the rows of runs.csv that are not runs of
+    this spec (an edited spec, or a model whose ``identity_version`` changed, gives new run_ids)
+    to ``superseded_runs.csv``, so the analysis does not average them with the current runs."""
+    if any(best.get(cell.name, {}).get("params") is None for cell in cells):
+        return 0
+    current = {config.run_id for cell in cells
+               for config in final_configs(spec, cell, best[cell.name]["params"])}
+    moved = set_aside_rows(paths.runs_csv, current, paths.superseded_csv)
+    if moved:
+        print(f"[tune] {moved} row(s) of {paths.runs_csv.name} are not runs of this spec (made "
+              f"by an earlier spec or model version): moved to {paths.superseded_csv.name}",
+              flush=True)
+    return moved
+
+
 # --------------------------------------------------------------------------------------------
 # the study
 # --------------------------------------------------------------------------------------------
@@ -532,6 +555,7 @@ def run_study(spec: AblationSpec, results_dir: str | os.PathLike = "results",
                 best[cell.name]["config_json"] = cell.config.replace(**params).to_json()
         _save_best(paths, best)
         counts = final_evaluation(spec, cells, best, paths, n_slots)
+        counts["set_aside"] = set_aside_stale_rows(spec, cells, best, paths)
     finally:
         if started_ray:
             ray.shutdown()

@@ -10,9 +10,11 @@
 # time_limit) rather than being called converged. M1_CHECKPOINT is the shared M1 of the
 # M1+M2 runs (results/mnist_anchor/README.md); without it the M1+M2 runs are skipped.
 # CELLS picks the cells (default: the session-4 set "m2-n100 m2-n1000 m1m2-n1000"); known cells:
-# m2-n100, m2-n1000, m1m2-n100, m1m2-n1000, gmvae-n1000, and M2 with alpha_scale=labelled:
-# m2lab-n100, m2lab-n1000, and M1+M2 trained on samples of q(z1|x) (sample_z1=true): m1m2samp-n100,
-# m1m2samp-n1000. BENCH=0 skips the benchmark.
+# m2-n100, m2-n1000 (M2's defaults: since 0a1095c alpha_scale=labelled; session 4 ran them with
+# "paper"), m1m2-n100, m1m2-n1000, gmvae-n1000; M2 with an explicit alpha_scale=labelled:
+# m2lab-n100, m2lab-n1000; with the old default alpha_scale=paper: m2paper-n100, m2paper-n1000;
+# M2 with the conv classifier q(y|x): m2conv-n100, m2conv-n1000; M1+M2 trained on samples of
+# q(z1|x) (sample_z1=true): m1m2samp-n100, m1m2samp-n1000. BENCH=0 skips the benchmark.
 # (DEVICE=cpu SEEDS=0 tries it out on a machine without a GPU.)
 set -u
 PY=${PYTHON:-python3}
@@ -20,10 +22,10 @@ DATA=$1; OUT=$2; LIMIT=${3:-400}; M1=${4:-}; DEVICE=${DEVICE:-cuda}; SEEDS=${SEE
 CELLS=${CELLS:-m2-n100 m2-n1000 m1m2-n1000}; BENCH=${BENCH:-1}
 for cell in $CELLS; do
     case $cell in
-        m2-n100|m2-n1000|m2lab-n100|m2lab-n1000|gmvae-n1000) ;;
+        m2-n100|m2-n1000|m2lab-n100|m2lab-n1000|m2paper-n100|m2paper-n1000|m2conv-n100|m2conv-n1000|gmvae-n1000) ;;
         m1m2-n100|m1m2-n1000|m1m2samp-n100|m1m2samp-n1000) [ -n "$M1" ] || { echo "cell $cell needs M1_CHECKPOINT" >&2; exit 2; } ;;
         *) echo "unknown cell '$cell'; known: m2-n100 m2-n1000 m2lab-n100 m2lab-n1000" \
-                "m1m2-n100 m1m2-n1000 m1m2samp-n100 m1m2samp-n1000 gmvae-n1000" >&2; exit 2 ;;
+                "m2paper-n100 m2paper-n1000 m2conv-n100 m2conv-n1000 m1m2-n100 m1m2-n1000 m1m2samp-n100 m1m2samp-n1000 gmvae-n1000" >&2; exit 2 ;;
     esac
 done
 mkdir -p "$OUT"
@@ -47,6 +49,8 @@ for seed in $SEEDS; do
         model=${cell%-n*}; n=${cell#*-n}; extra=()
         case $model in
             m2lab) model=m2; extra=(-O alpha_scale=labelled) ;;
+            m2paper) model=m2; extra=(-O alpha_scale=paper) ;;
+            m2conv) model=m2; extra=(-O alpha_scale=labelled --classifier conv) ;;
             m1m2) extra=(-O m1_checkpoint="$M1") ;;
             m1m2samp) model=m1m2; extra=(-O m1_checkpoint="$M1" -O sample_z1=true) ;;
         esac

@@ -3,11 +3,26 @@
     python results/mnist_anchor/runs_table.py results/mnist_anchor/runs/h200-*
 
 ``stopped_by`` is ``patience`` (converged on validation), ``epoch_bound`` or ``time_limit``
-(``--max-stage-s``); runs from before that key existed show ``-``. Accuracies in %.
+(``--max-stage-s``); runs from before that key existed show ``-``. Accuracies in %. Options are
+those the run set; for M2 runs made before its ``identity_version`` 2, the α scale they ran with,
+"paper", is shown too, since the default is now "labelled".
 """
 import json
 import sys
 from pathlib import Path
+
+
+def model_version(m: dict) -> int:
+    """The model's identity_version a run was made with: recorded since it changed M2's default;
+    before that, a run whose run_id the current code reproduces from its config is current."""
+    if "model_version" in m:
+        return int(m["model_version"])
+    from ssvae.config import TrainConfig
+    from ssvae.models import MODELS
+
+    current = MODELS.get(m["model"]).identity_version
+    same = TrainConfig.from_dict(json.loads(m["config_json"])).run_id == m["run_id"]
+    return current if same else min(current - 1, 1)
 
 
 def row(folder: Path) -> str:
@@ -16,6 +31,8 @@ def row(folder: Path) -> str:
     best = max(range(len(history)), key=lambda i: (history[i]["val_subclass_acc"], -i))
     options = json.loads(m["config_json"]).get("model_options") or {}
     shown = {k: v for k, v in options.items() if k != "m1_checkpoint"}
+    if m["model"] == "m2" and "alpha_scale" not in options and model_version(m) < 2:
+        shown["alpha_scale"] = "paper (then the default)"     # M2's default before identity_version 2
     cells = [folder.name, m["model"], str(m["n_labels"]), str(m["split_seed"]),
              ", ".join(f"{k}={v}" for k, v in sorted(shown.items())) or "defaults",
              str(m["epochs"]), m.get("stopped_by") or "-", str(history[best]["epoch"]),

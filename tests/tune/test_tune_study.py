@@ -109,3 +109,19 @@ def test_rerun_is_served_from_the_results_table(smoke_study, capsys):
     assert "search already finished, skipped" in out
     assert f"0 final runs now, {len(before)} already there" in out
     assert read_csv(study / "runs.csv") == before
+
+
+def test_rows_this_spec_no_longer_makes_are_set_aside_not_averaged(smoke_study, capsys):
+    """A row of an older spec or model version (another run_id) leaves runs.csv for
+    superseded_runs.csv when the study runs again; nothing is deleted."""
+    _, study = smoke_study
+    before = read_csv(study / "runs.csv")
+    stale = {**before[0], "run_id": "0123456789abcdef", "test_binary_acc": "0.5"}
+    with open(study / "runs.csv", "a", newline="") as handle:
+        csv.DictWriter(handle, fieldnames=RESULT_COLUMNS).writerow(stale)
+    rc = main(["quickstart", "--smoke", "--results-dir", str(study.parent)])
+    out = capsys.readouterr().out
+    assert rc == 0
+    assert "1 row(s) of runs.csv are not runs of this spec" in out
+    assert read_csv(study / "runs.csv") == before
+    assert read_csv(study / "superseded_runs.csv") == [stale]
