@@ -29,8 +29,12 @@ def row(folder: Path) -> str:
     m = json.loads((folder / "metrics.json").read_text())
     history = [h for h in m["history"] if h.get("val_subclass_acc") is not None]
     best = max(range(len(history)), key=lambda i: (history[i]["val_subclass_acc"], -i))
-    options = json.loads(m["config_json"]).get("model_options") or {}
+    config = json.loads(m["config_json"])
+    options = config.get("model_options") or {}
     shown = {k: v for k, v in options.items() if k != "m1_checkpoint"}
+    for field, default in (("network", "mlp"), ("classifier", "mlp"), ("min_steps_per_epoch", 50)):
+        if config.get(field, default) != default:
+            shown[field] = config[field]
     if m["model"] == "m2" and "alpha_scale" not in options and model_version(m) < 2:
         shown["alpha_scale"] = "paper (then the default)"     # M2's default before identity_version 2
     cells = [folder.name, m["model"], str(m["n_labels"]), str(m["split_seed"]),
