@@ -36,17 +36,25 @@ def accuracies(model, x: torch.Tensor, y_sub: torch.Tensor, hierarchy, binary: b
 @torch.no_grad()
 def mean_loss_terms(model, x: torch.Tensor, device: torch.device,
                     validation: bool = False) -> dict[str, float]:
-    """Example-weighted means of the unlabelled loss and its terms (or the validation loss)."""
+    """Example-weighted means of the unlabelled loss and its terms (or the validation loss).
+
+    Always the bound itself: the KL weight is 1 here whatever KL warm-up has set for training
+    (a warm-up weight < 1 would make early epochs' validation loss look better than later ones',
+    and model selection on it would keep a warm-up epoch). The training weight is restored."""
     model.eval()
     sums: dict[str, float] = {}
     n = 0
-    for xb in _batches(x, device):
-        if validation:
-            terms = {"loss": model.validation_loss(xb)}
-        else:
-            out = model.unlabelled_loss(xb)
-            terms = {"loss": out.loss, **out.terms}
-        for key, value in terms.items():
-            sums[key] = sums.get(key, 0.0) + float(value) * xb.shape[0]
-        n += xb.shape[0]
+    training_weight, model.kl_weight = model.kl_weight, 1.0
+    try:
+        for xb in _batches(x, device):
+            if validation:
+                terms = {"loss": model.validation_loss(xb)}
+            else:
+                out = model.unlabelled_loss(xb)
+                terms = {"loss": out.loss, **out.terms}
+            for key, value in terms.items():
+                sums[key] = sums.get(key, 0.0) + float(value) * xb.shape[0]
+            n += xb.shape[0]
+    finally:
+        model.kl_weight = training_weight
     return {k: v / n for k, v in sums.items()}
