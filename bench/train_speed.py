@@ -31,7 +31,7 @@ from ssvae.config import TrainConfig  # noqa: E402
 from ssvae.data import BatchSource, load_dataset, make_split  # noqa: E402
 from ssvae.models import MODELS, build_model  # noqa: E402
 from ssvae.runinfo import resolve_device  # noqa: E402
-from ssvae.trainer import autocast, compute_dtype  # noqa: E402
+from ssvae.trainer import autocast, compute_dtype, unlabelled_pool  # noqa: E402
 
 MODELS_TO_TIME = ("m1", "m2", "m1m2", "gmvae", "supervised")
 
@@ -148,13 +148,12 @@ def main(argv=None) -> int:
                 model.to(device)
                 y = data.train_y[split.labelled_idx]
                 y = hierarchy.collapse(y) if mode == "binary" else y
+                x_unl = unlabelled_pool(model, data, split)   # as the trainer builds it
                 source = BatchSource(data.train_x[split.labelled_idx], y,
-                                     data.train_x[split.unlabelled_idx] if stage.uses_unlabelled else None,
+                                     x_unl if stage.uses_unlabelled else None,
                                      config.batch_size, config.labelled_batch_size, seed=0,
                                      device=device)
-                n_l = len(split.labelled_idx)                  # α's scale, as the trainer sets it
-                model.set_data_sizes(n_l, len(split.unlabelled_idx)
-                                     + (n_l if model.labelled_in_unlabelled_pool else 0))
+                model.set_data_sizes(len(split.labelled_idx), len(x_unl))   # α's scale, as there
                 rate = time_steps(model, source, args.steps, args.warmup, device)
                 flops_text, frac_text = "", ""
                 if name == "m2":

@@ -95,6 +95,18 @@ def _train_epoch(model: SemiSupervisedModel, source: BatchSource, optimiser: tor
     return total / max(count, 1)
 
 
+def unlabelled_pool(model: SemiSupervisedModel, data, split) -> torch.Tensor:
+    """The images of the unlabelled term (uint8): the split's unlabelled part, plus the labelled
+    images for models that count them there, plus the data set's extra unlabelled images."""
+    pool = split.unlabelled_idx
+    if model.labelled_in_unlabelled_pool:
+        pool = torch.cat([pool, split.labelled_idx]).sort().values
+    parts = [data.train_x[pool]]
+    if data.extra_unlabelled_x is not None:
+        parts.append(data.extra_unlabelled_x)
+    return torch.cat(parts)
+
+
 def check_config(config: TrainConfig) -> None:
     """Cheap checks that need the registries: names and model options (before any data loads)."""
     from ssvae.data import DATASETS
@@ -129,13 +141,7 @@ def fit(config: TrainConfig, report: Report | None = None, resume: bool | str | 
     model = build_model(config, data.image_shape, n_classes).to(device)
     x_lab = data.train_x[split.labelled_idx]                    # uint8 [n_l, C, H, W]
     y_lab = in_mode(data.train_y[split.labelled_idx])           # int64 [n_l]
-    pool = split.unlabelled_idx
-    if model.labelled_in_unlabelled_pool:
-        pool = torch.cat([pool, split.labelled_idx]).sort().values
-    parts = [data.train_x[pool]]
-    if data.extra_unlabelled_x is not None:
-        parts.append(data.extra_unlabelled_x)
-    x_unl = torch.cat(parts)                                    # uint8 [n_u, C, H, W]
+    x_unl = unlabelled_pool(model, data, split)                 # uint8 [n_u, C, H, W]
     x_val, y_val = data.train_x[split.val_idx], data.train_y[split.val_idx]
     model.set_data_sizes(x_lab.shape[0], x_unl.shape[0])       # M2 scales α from these
 

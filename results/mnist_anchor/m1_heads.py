@@ -3,33 +3,17 @@
 
     python results/mnist_anchor/m1_heads.py runs/mnist_anchor/m1-n100-s0 --data-root ../shared/data
 """
-import argparse
-import json
-from pathlib import Path
-
 import numpy as np
-import torch
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from ssvae.config import TrainConfig
 from ssvae.data import make_split, to_unit
 from ssvae.models import build_model
-from ssvae.runinfo import load_data_cached
 
-parser = argparse.ArgumentParser()
-parser.add_argument("run", type=Path, help="an m1 run folder (metrics.json, best/model.pt)")
-parser.add_argument("--data-root", required=True)
-args = parser.parse_args()
-torch.set_num_threads(1)
+from m1_run import load_m1
 
-saved = json.loads((args.run / "metrics.json").read_text())
-config = TrainConfig.from_dict({**json.loads(saved["config_json"]), "data_root": args.data_root})
-data = load_data_cached(config)
+config, data, model = load_m1()
 split = make_split(data, n_labels=config.n_labels, split_seed=config.split_seed)
-model = build_model(config, data.image_shape, 10)
-model.load_state_dict(torch.load(args.run / "best" / "model.pt", weights_only=False))
-model.eval()
 x_lab, y_lab = to_unit(data.train_x[split.labelled_idx]), data.train_y[split.labelled_idx].numpy()
 f_lab = model.features(x_lab).double().numpy()
 f_test = model.features(to_unit(data.test_x)).double().numpy()

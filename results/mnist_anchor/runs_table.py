@@ -22,7 +22,7 @@ def model_version(m: dict) -> int:
 
     current = MODELS.get(m["model"]).identity_version
     same = TrainConfig.from_dict(json.loads(m["config_json"])).run_id == m["run_id"]
-    return current if same else min(current - 1, 1)
+    return current if same else current - 1
 
 
 def row(folder: Path) -> str:

@@ -1,0 +1,27 @@
+"""The trained M1 of a run folder, for the probe scripts beside this file (m1_heads.py,
+m1_active_probe.py): parses ``RUN --data-root ROOT`` and returns the config, data and the model
+with its best weights, in eval mode, on one thread."""
+import argparse
+import json
+from pathlib import Path
+
+import torch
+
+from ssvae.config import TrainConfig
+from ssvae.models import build_model
+from ssvae.runinfo import load_data_cached
+
+
+def load_m1(argv=None):
+    parser = argparse.ArgumentParser()
+    parser.add_argument("run", type=Path, help="an m1 run folder (metrics.json, best/model.pt)")
+    parser.add_argument("--data-root", required=True)
+    args = parser.parse_args(argv)
+    torch.set_num_threads(1)
+    saved = json.loads((args.run / "metrics.json").read_text())
+    config = TrainConfig.from_dict({**json.loads(saved["config_json"]), "data_root": args.data_root})
+    data = load_data_cached(config)
+    model = build_model(config, data.image_shape, 10)
+    model.load_state_dict(torch.load(args.run / "best" / "model.pt", weights_only=False))
+    model.eval()
+    return config, data, model
