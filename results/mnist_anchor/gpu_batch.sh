@@ -14,7 +14,9 @@
 # "paper"), m1m2-n100, m1m2-n1000, gmvae-n1000; M2 with an explicit alpha_scale=labelled:
 # m2lab-n100, m2lab-n1000; with the old default alpha_scale=paper: m2paper-n100, m2paper-n1000;
 # M2 with the conv classifier q(y|x): m2conv-n100, m2conv-n1000; M1+M2 trained on samples of
-# q(z1|x) (sample_z1=true): m1m2samp-n100, m1m2samp-n1000. BENCH=0 skips the benchmark.
+# q(z1|x) (sample_z1=true): m1m2samp-n100, m1m2samp-n1000; GMVAE with its defaults: gmvae-n100,
+# gmvae-n1000; with a heavier classification term (cls_weight 10 or 50): gmvaecls10-n100,
+# gmvaecls50-n100. BENCH=0 skips the benchmark.
 # (DEVICE=cpu SEEDS=0 tries it out on a machine without a GPU.)
 set -u
 PY=${PYTHON:-python3}
@@ -22,10 +24,11 @@ DATA=$1; OUT=$2; LIMIT=${3:-400}; M1=${4:-}; DEVICE=${DEVICE:-cuda}; SEEDS=${SEE
 CELLS=${CELLS:-m2-n100 m2-n1000 m1m2-n1000}; BENCH=${BENCH:-1}
 for cell in $CELLS; do
     case $cell in
-        m2-n100|m2-n1000|m2lab-n100|m2lab-n1000|m2paper-n100|m2paper-n1000|m2conv-n100|m2conv-n1000|gmvae-n1000) ;;
+        m2-n100|m2-n1000|m2lab-n100|m2lab-n1000|m2paper-n100|m2paper-n1000|m2conv-n100|m2conv-n1000|gmvae-n100|gmvae-n1000|gmvaecls10-n100|gmvaecls50-n100) ;;
         m1m2-n100|m1m2-n1000|m1m2samp-n100|m1m2samp-n1000) [ -n "$M1" ] || { echo "cell $cell needs M1_CHECKPOINT" >&2; exit 2; } ;;
         *) echo "unknown cell '$cell'; known: m2-n100 m2-n1000 m2lab-n100 m2lab-n1000" \
-                "m2paper-n100 m2paper-n1000 m2conv-n100 m2conv-n1000 m1m2-n100 m1m2-n1000 m1m2samp-n100 m1m2samp-n1000 gmvae-n1000" >&2; exit 2 ;;
+                "m2paper-n100 m2paper-n1000 m2conv-n100 m2conv-n1000 m1m2-n100 m1m2-n1000 m1m2samp-n100 m1m2samp-n1000" \
+                "gmvae-n100 gmvae-n1000 gmvaecls10-n100 gmvaecls50-n100" >&2; exit 2 ;;
     esac
 done
 mkdir -p "$OUT"
@@ -53,6 +56,7 @@ for seed in $SEEDS; do
             m2conv) model=m2; extra=(-O alpha_scale=labelled --classifier conv) ;;
             m1m2) extra=(-O m1_checkpoint="$M1") ;;
             m1m2samp) model=m1m2; extra=(-O m1_checkpoint="$M1" -O sample_z1=true) ;;
+            gmvaecls*) extra=(-O cls_weight="${model#gmvaecls}"); model=gmvae ;;
         esac
         run "$cell-s$seed" --model "$model" "${extra[@]}" --n-labels "$n" --split-seed "$seed"
     done
