@@ -1,0 +1,1 @@
+python -m ssvae.train --dataset mnist --data-root /tmp/data --model gmvae --label-mode subclass --n-labels 100 --split-seed 2 --epochs 200 --patience 15 --device cuda --threads 1 --no-progress --log-epochs --max-stage-s 205 --latent-dim 20 -O cls_weight=10 --out /root/out/runs/z20cls10
