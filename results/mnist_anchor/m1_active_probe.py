@@ -10,9 +10,9 @@ from sklearn.preprocessing import StandardScaler
 
 from ssvae.data import make_split, to_unit
 
-from m1_run import load_m1
+from run_loader import load_run
 
-config, data, model = load_m1()
+config, data, model = load_run()
 f_train = model.features(to_unit(data.train_x[:5000])).double().numpy()
 f_test = model.features(to_unit(data.test_x)).double().numpy()
 active = np.flatnonzero(f_train.std(0) > 0.1)

@@ -10,9 +10,9 @@ from sklearn.preprocessing import StandardScaler
 from ssvae.data import make_split, to_unit
 from ssvae.models import build_model
 
-from m1_run import load_m1
+from run_loader import load_run
 
-config, data, model = load_m1()
+config, data, model = load_run()
 split = make_split(data, n_labels=config.n_labels, split_seed=config.split_seed)
 x_lab, y_lab = to_unit(data.train_x[split.labelled_idx]), data.train_y[split.labelled_idx].numpy()
 f_lab = model.features(x_lab).double().numpy()

@@ -1,6 +1,6 @@
-"""The trained M1 of a run folder, for the probe scripts beside this file (m1_heads.py,
-m1_active_probe.py): parses ``RUN --data-root ROOT`` and returns the config, data and the model
-with its best weights, in eval mode, on one thread."""
+"""The trained model of a run folder, for the probe scripts beside this file (m1_heads.py,
+m1_active_probe.py, confusion.py): parses ``RUN --data-root ROOT`` and returns the config, data
+and the model with its best weights, in eval mode, on one thread."""
 import argparse
 import json
 from pathlib import Path
@@ -12,9 +12,9 @@ from ssvae.models import build_model
 from ssvae.runinfo import load_data_cached
 
 
-def load_m1(argv=None):
+def load_run(argv=None):
     parser = argparse.ArgumentParser()
-    parser.add_argument("run", type=Path, help="an m1 run folder (metrics.json, best/model.pt)")
+    parser.add_argument("run", type=Path, help="a run folder (metrics.json, best/model.pt)")
     parser.add_argument("--data-root", required=True)
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
