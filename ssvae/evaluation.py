@@ -16,14 +16,21 @@ def _batches(x: torch.Tensor, device: torch.device):
 
 
 @torch.no_grad()
+def class_probabilities(model, x: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """[N, K] float32 class probabilities ``model.classify`` gives the images ``x`` (uint8), on
+    the CPU."""
+    model.eval()
+    return torch.cat([model.classify(xb).float().cpu() for xb in _batches(x, device)])
+
+
+@torch.no_grad()
 def accuracies(model, x: torch.Tensor, y_sub: torch.Tensor, hierarchy, binary: bool,
                device: torch.device) -> dict[str, Any]:
     """Binary accuracy always; sub-class accuracy when the model predicts sub-classes.
 
     In label mode ``subclass`` the super-class prediction sums the sub-class probabilities.
     """
-    model.eval()
-    probs = torch.cat([model.classify(xb).float().cpu() for xb in _batches(x, device)])
+    probs = class_probabilities(model, x, device)
     y_super = hierarchy.collapse(y_sub)
     if binary:                                   # probs: [N, n_super]
         return {"binary_acc": (probs.argmax(1) == y_super).float().mean().item(),

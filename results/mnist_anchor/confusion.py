@@ -5,14 +5,13 @@ trained run's best model, and its largest confusions.
 """
 import torch
 
-from ssvae.data import to_unit
+from ssvae.evaluation import class_probabilities
 
 from run_loader import load_run
 
 config, data, model = load_run()
-x, y = to_unit(data.test_x), data.test_y
-with torch.no_grad():
-    pred = torch.cat([model.classify(x[i:i + 1000]).argmax(-1) for i in range(0, len(x), 1000)])
+y = data.test_y
+pred = class_probabilities(model, data.test_x, torch.device("cpu")).argmax(-1)
 print(f"{config.model} ({config.network}), draw {config.split_seed}: "
       f"test accuracy {100 * (pred == y).double().mean():.2f} %")
 confusion = torch.zeros(10, 10, dtype=torch.long)
