@@ -1,0 +1,1 @@
+python -m ssvae.train --dataset mnist --data-root /tmp/data --label-mode subclass --device cuda --threads 1 --epochs 200 --patience 15 --no-progress --log-epochs --max-stage-s 150 --model m1 --network conv --batch-size 256 --n-labels 100 --split-seed 0 --out runs/m1conv-n100-s0

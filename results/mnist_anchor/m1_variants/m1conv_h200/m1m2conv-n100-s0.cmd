@@ -1,0 +1,1 @@
+python -m ssvae.train --dataset mnist --data-root /tmp/data --label-mode subclass --device cuda --threads 1 --epochs 200 --patience 15 --no-progress --log-epochs --max-stage-s 330 --model m1m2 --network conv -O m1_checkpoint=/root/out/m1conv.pt --n-labels 100 --split-seed 0 --out runs/m1m2conv-n100-s0

@@ -1,0 +1,1 @@
+python -m ssvae.train --dataset mnist --data-root /tmp/data --label-mode subclass --device cuda --threads 1 --epochs 200 --patience 15 --no-progress --log-epochs --max-stage-s 330 --model m1m2 --network conv -O m1_checkpoint=/root/out/m1conv.pt -O classifier_dropout=0.5 --n-labels 100 --split-seed 2 --out runs/m1m2convdrop50-n100-s2

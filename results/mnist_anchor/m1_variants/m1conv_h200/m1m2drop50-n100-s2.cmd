@@ -1,0 +1,1 @@
+python -m ssvae.train --dataset mnist --data-root /tmp/data --label-mode subclass --device cuda --threads 1 --epochs 200 --patience 15 --no-progress --log-epochs --max-stage-s 480 --model m1m2 -O m1_checkpoint=.gpudata/m1plain.pt -O classifier_dropout=0.5 --n-labels 100 --split-seed 2 --out runs/m1m2drop50-n100-s2

@@ -1,0 +1,1 @@
+python -m ssvae.train --dataset mnist --data-root /tmp/data --label-mode subclass --device cuda --threads 1 --epochs 200 --patience 15 --no-progress --log-epochs --max-stage-s 480 --model m2 --n-labels 100 --split-seed 1 --out runs/m2-n100-s1
