@@ -13,7 +13,9 @@ from ssvae.config import ConfigError, _check_choice, _check_float
 from ssvae.models.base import Batch, LossOutput, ModelSpec, SemiSupervisedModel, Stage
 from ssvae.models.m1 import M1, M1Options
 from ssvae.models.m2 import ALPHA_SCALES, M2, M2Options
-from ssvae.nets import GaussianLikelihood, split_gaussian
+from ssvae.nets import Decoder, GaussianLikelihood, PerExampleGaussianLikelihood, split_gaussian
+
+Z1_SIGMAS = ("per_unit", "per_example")
 
 
 @dataclass(frozen=True)
@@ -24,6 +26,7 @@ class M1M2Options:
     sample_z1: bool = False              # train M2 on z1 ~ q(z1|x) instead of E[z1|x]
     gaussian_sigma: float | None = None  # M1's Gaussian likelihood on colour images (None: learned)
     z1_sigma: float | None = None        # M2's Gaussian likelihood on z1 (None: learned per dim)
+    z1_variance: str = "per_unit"        # per_unit: σ per dim (or z1_sigma); per_example: σ(y, z2)
     classifier_dropout: float = 0.0
     standardise_z1: bool = True          # M2 sees (z1 - mean) / std, stats from stage m2's 1st batch
     active_std: float | None = None      # M2 sees only units whose E[z1|x] varies more (None: all)
@@ -41,6 +44,10 @@ class M1M2Options:
         for name in ("gaussian_sigma", "z1_sigma"):
             _check_float(f"model_options.{name}", getattr(self, name), 0.0, 1e3, low_open=True, optional=True)
         _check_float("model_options.classifier_dropout", self.classifier_dropout, 0.0, 0.95)
+        _check_choice("model_options.z1_variance", self.z1_variance, Z1_SIGMAS)
+        if self.z1_variance == "per_example" and self.z1_sigma is not None:
+            raise ConfigError(f"model_options.z1_sigma={self.z1_sigma!r} fixes σ of p(z1|y,z2), but "
+                              "z1_variance='per_example' has the decoder give it; drop one of them")
         _check_float("model_options.active_std", self.active_std, 0.0, 1e3, low_open=True, optional=True)
 
 
@@ -101,6 +108,9 @@ class M1M2(SemiSupervisedModel):
     results/mnist_anchor/m1_active_probe.py. M2 itself did worse without them: at epoch 13
     every draw trailed the default's validation accuracy, draw 0 by 15 pp (72.1 against 87.0 %).
     Off by default; results/mnist_anchor/README.md.)
+    ``z1_variance``: ``per_unit`` (default) gives p(z1|y,z2) one σ per unit of z1 (learned, or
+    ``z1_sigma``); ``per_example`` has M2's decoder give σ(y, z2) beside the mean, as the
+    "Gaussian MLP" decoders of Kingma et al. 2014 do (``PerExampleGaussianLikelihood``).
     ``config.classifier`` must be ``mlp``: q(y|z1) acts on latent vectors.
 
     Labelled images ARE in the unlabelled pool: stage m1 is an unsupervised VAE on every image as
@@ -129,9 +139,16 @@ class M1M2(SemiSupervisedModel):
         self.register_buffer("z1_mean", torch.zeros(cfg.latent_dim))
         self.register_buffer("z1_std", torch.ones(cfg.latent_dim))
         self.register_buffer("z1_stats_ready", torch.tensor(not opt.standardise_z1))
-        if opt.active_std is not None:
-            # p(z1|y,z2) over the active units only; the mask is measured with the z1 statistics.
+        masked = opt.active_std is not None
+        if opt.z1_variance == "per_example":
+            # p(z1|y,z2) = N(μ(y,z2), diag σ²(y,z2)): the decoder gives both (a "Gaussian MLP").
+            self.m2.likelihood = PerExampleGaussianLikelihood((cfg.latent_dim,), masked=masked)
+            self.m2.decoder = Decoder("mlp", cfg.latent_dim + spec.n_classes,
+                                      self.m2.likelihood.out_shape, cfg.hidden_dim)
+        elif masked:
             self.m2.likelihood = GaussianLikelihood((cfg.latent_dim,), opt.z1_sigma, masked=True)
+        if masked:
+            # p(z1|y,z2) over the active units only; the mask is measured with the z1 statistics.
             self.z1_stats_ready.fill_(False)
         # The pool holds the labelled images too (see below): M2's α scale must know it.
         self.m2.labelled_in_unlabelled_pool = True

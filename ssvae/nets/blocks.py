@@ -234,6 +234,36 @@ class GaussianLikelihood(nn.Module):
         return out
 
 
+class PerExampleGaussianLikelihood(nn.Module):
+    """log N(x; mean, sigma^2) with mean and log sigma both from the decoder (a "Gaussian MLP"
+    of Kingma & Welling 2014): the decoder's output has twice the channels of x, the means first,
+    then log sigma (clamped below at log 1e-3). ``masked`` as in ``GaussianLikelihood``.
+    """
+
+    def __init__(self, shape: Sequence[int], masked: bool = False):
+        super().__init__()
+        self.event_dims = len(shape)
+        self.out_shape = (2 * shape[0], *shape[1:])   # what the decoder must give
+        size = (shape[0],) + (1,) * (len(shape) - 1)
+        self.mask: torch.Tensor | None
+        self.register_buffer("mask", torch.ones(size) if masked else None)
+
+    def split(self, out: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """[..., 2C, ...] -> mean, log sigma [..., C, ...]."""
+        mean, log_sigma = out.float().chunk(2, dim=-self.event_dims)
+        return mean, log_sigma.clamp(min=math.log(1e-3))
+
+    def log_prob(self, out: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        mean, log_sigma = self.split(out)
+        lp = -0.5 * ((x - mean) * torch.exp(-log_sigma)).pow(2) - log_sigma - 0.5 * math.log(2 * math.pi)
+        if self.mask is not None:
+            lp = lp * self.mask
+        return lp.flatten(-self.event_dims).sum(-1)
+
+    def mean(self, out: torch.Tensor) -> torch.Tensor:
+        return self.split(out)[0]
+
+
 def make_likelihood(kind: str, shape: Sequence[int], sigma: float | None = None) -> nn.Module:
     if kind == "bernoulli":
         return BernoulliLikelihood(shape)

@@ -46,6 +46,7 @@ BAD_VALUES = [
     ("m1m2", "sample_z1", "yes", "true or false"), ("m1m2", "active_std", 0, "must be > 0"), ("m1m2", "standardise_z1", 1, "true or false"),
     ("m1m2", "gaussian_sigma", 0.0, "> 0.0"),
     ("m1m2", "z1_sigma", -2.0, "> 0.0"), ("m1m2", "classifier_dropout", -0.1, ">= 0.0"),
+    ("m1m2", "z1_variance", "per_sample", "per_unit, per_example"),
     ("gmvae", "means", "random", "learned, fixed"), ("gmvae", "mean_spread", 0.0, "> 0.0"),
     ("gmvae", "unlabelled_kl", "exact", "mc, responsibility"), ("gmvae", "cls_weight", -1.0, ">= 0.0"),
     ("gmvae", "rejection_recon_weight", -1.0, ">= 0.0"), ("gmvae", "gaussian_sigma", 0.0, "> 0.0"),

@@ -146,6 +146,37 @@ def test_active_std_leaves_inactive_units_out_of_m2():
     assert net.state_dict().keys() - plain.state_dict().keys() == {"m2.likelihood.mask"}
 
 
+@pytest.mark.parametrize("masked", [False, True])
+def test_per_example_z1_variance(masked):
+    options = {"z1_variance": "per_example"}
+    if masked:
+        options["active_std"] = 1e-9                          # masked likelihood, every unit kept
+    torch.manual_seed(0)
+    net = build_model(tiny_config(model="m1m2", model_options=options), SHAPES["digits"], 3)
+    assert net.m2.decoder.shape == (2 * net.spec.config.latent_dim,)
+    assert (net.m2.likelihood.mask is not None) == masked
+    net.set_stage("m2")
+    x = images(SHAPES["digits"], 6)
+    loss = net.step_loss(Batch(x[:3], labels(3, 3), x[3:])).loss
+    assert torch.isfinite(loss)
+    loss.backward()
+    assert all(p.grad is not None for p in net.m2.decoder.parameters())
+    assert net.reconstruct(x).shape == x.shape and net.sample(2).shape == (6, *SHAPES["digits"])
+    # the labelled bound uses the decoder's σ: log p(z1|y,z2) as a Normal with those parameters
+    z1, y = net.z1(x[:3]), labels(3, 3)
+    out = net.m2.decoder(torch.cat([torch.zeros(3, net.m2.latent_dim),
+                                    torch.nn.functional.one_hot(y, 3).float()], -1))
+    mean, log_sigma = out.chunk(2, -1)
+    ref = torch.distributions.Normal(mean, log_sigma.clamp(min=-6.9077).exp()).log_prob(z1).sum(-1)
+    assert torch.allclose(net.m2.likelihood.log_prob(out, z1), ref, atol=1e-3)
+
+
+def test_per_example_z1_variance_with_a_fixed_sigma_is_an_error():
+    with pytest.raises(ConfigError, match="z1_sigma=0.5 fixes σ"):
+        build_model(tiny_config(model="m1m2", model_options={"z1_variance": "per_example",
+                                                             "z1_sigma": 0.5}), SHAPES["digits"], 3)
+
+
 def test_active_std_that_leaves_no_unit_is_an_error():
     net = build_model(tiny_config(model="m1m2", model_options={"active_std": 100.0}),
                       SHAPES["digits"], 3)

@@ -7,8 +7,9 @@ import torch
 
 from ssvae.config import ConfigError
 from ssvae.models import build_model
-from ssvae.nets import (BernoulliLikelihood, Decoder, GaussianLikelihood, make_classifier,
-                        make_encoder, resolve_likelihood)
+from ssvae.nets import (BernoulliLikelihood, Decoder, GaussianLikelihood,
+                        PerExampleGaussianLikelihood, make_classifier, make_encoder,
+                        resolve_likelihood)
 from ssvae.nets.blocks import _conv_plan
 
 from tests_models_helpers import tiny_config
@@ -75,6 +76,22 @@ def test_likelihood_auto_and_values():
     learned = GaussianLikelihood((3, 4, 4))
     assert learned.log_sigma.shape == (3, 1, 1) and learned.log_sigma.requires_grad
     assert learned.log_prob(torch.zeros(5, 2, 3, 4, 4), torch.rand(2, 3, 4, 4)).shape == (5, 2)
+
+
+@pytest.mark.parametrize("shape", [(6,), (3, 4, 4)])
+def test_per_example_gaussian_likelihood(shape):
+    torch.manual_seed(0)
+    like = PerExampleGaussianLikelihood(shape)
+    assert like.out_shape == (2 * shape[0], *shape[1:]) and not list(like.parameters())
+    mean, log_sigma = torch.randn(2, *shape), torch.randn(2, *shape).clamp(-2, 2)
+    out, x = torch.cat([mean, log_sigma], 1), torch.randn(2, *shape)
+    ref = torch.distributions.Normal(mean, log_sigma.exp()).log_prob(x).flatten(1).sum(-1)
+    assert torch.allclose(like.log_prob(out, x), ref, atol=1e-4)
+    assert torch.equal(like.mean(out), mean)
+    # [K, B, 2C, ...] decoder outputs against x [B, C, ...] broadcast as in M2's sum over y
+    assert like.log_prob(torch.stack([out, out, out]), x).shape == (3, 2)
+    tiny = torch.cat([mean, torch.full_like(log_sigma, -50.0)], 1)    # σ clamped at 1e-3
+    assert torch.isfinite(like.log_prob(tiny, x)).all()
 
 
 @pytest.mark.parametrize("name", ["mlp", "conv"])
