@@ -204,6 +204,15 @@ class BernoulliLikelihood(nn.Module):
         return torch.sigmoid(out)
 
 
+def _gaussian_log_prob(x: torch.Tensor, mean: torch.Tensor, log_sigma: torch.Tensor,
+                       mask: torch.Tensor | None, event_dims: int) -> torch.Tensor:
+    """Σ over the event dims (those where ``mask`` is 1) of log N(x; mean, exp(log_sigma)²)."""
+    lp = -0.5 * ((x - mean) * torch.exp(-log_sigma)).pow(2) - log_sigma - 0.5 * math.log(2 * math.pi)
+    if mask is not None:
+        lp = lp * mask
+    return lp.flatten(-event_dims).sum(-1)
+
+
 class GaussianLikelihood(nn.Module):
     """log N(x; mean, sigma^2): sigma learned per channel (``sigma=None``) or fixed.
 
@@ -225,10 +234,7 @@ class GaussianLikelihood(nn.Module):
     def log_prob(self, out: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         log_sigma = self.log_sigma.clamp(min=math.log(1e-3))
         out = out.float()                                 # see BernoulliLikelihood.log_prob
-        lp = -0.5 * ((x - out) * torch.exp(-log_sigma)).pow(2) - log_sigma - 0.5 * math.log(2 * math.pi)
-        if self.mask is not None:
-            lp = lp * self.mask
-        return lp.flatten(-self.event_dims).sum(-1)
+        return _gaussian_log_prob(x, out, log_sigma, self.mask, self.event_dims)
 
     def mean(self, out: torch.Tensor) -> torch.Tensor:
         return out
@@ -255,10 +261,7 @@ class PerExampleGaussianLikelihood(nn.Module):
 
     def log_prob(self, out: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         mean, log_sigma = self.split(out)
-        lp = -0.5 * ((x - mean) * torch.exp(-log_sigma)).pow(2) - log_sigma - 0.5 * math.log(2 * math.pi)
-        if self.mask is not None:
-            lp = lp * self.mask
-        return lp.flatten(-self.event_dims).sum(-1)
+        return _gaussian_log_prob(x, mean, log_sigma, self.mask, self.event_dims)
 
     def mean(self, out: torch.Tensor) -> torch.Tensor:
         return self.split(out)[0]
