@@ -10,7 +10,8 @@ RUNS = [("per unit (default)", "per_unit"), ("one shared scale (rejected)", "sha
         ("sampled z1 (stopped at 13)", "sampled"), ("active units only (stopped at 13)", "active"),
         ("on the warm-up M1 (H200, 465-s bound)", "warm"),
         ("classifier dropout 0.5 (1,500-s bound, then run on)", "dropout50"),
-        ("per-example σ of p(z1|y,z2) (stopped at 24)", "per_example")]
+        ("per-example σ of p(z1|y,z2) (stopped at 24)", "per_example"),
+        ("labelled batch 100 (stopped by the session's end)", "lb100")]
 MARKS = [5, 10, 15, 20, 25, 30, 35, 40, 45, 50, 60, 80]
 
 print("| M2 input | draw | " + " | ".join(f"ep {m}" for m in MARKS) + " | best (epoch) | epochs run |")
