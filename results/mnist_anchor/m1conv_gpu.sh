@@ -37,13 +37,17 @@ done
 run m1conv-n100-s0 "$T1" --model m1 --network conv --batch-size 256 --n-labels 100 --split-seed 0
 wait $!
 M1="$OUT/m1conv.pt"
-cp "$OUT/runs/m1conv-n100-s0/best/model.pt" "$M1" || { echo "the conv M1 did not finish" >&2; kill $(jobs -p); }
-for s in 0 1 2; do
-    run "m1m2conv-n100-s$s" "$T2" --model m1m2 --network conv -O m1_checkpoint="$M1" \
-        --n-labels 100 --split-seed "$s"
-    run "m1m2convdrop50-n100-s$s" "$T2" --model m1m2 --network conv -O m1_checkpoint="$M1" \
-        -O classifier_dropout=0.5 --n-labels 100 --split-seed "$s"
-done
+if cp "$OUT/runs/m1conv-n100-s0/best/model.pt" "$M1"; then
+    for s in 0 1 2; do
+        run "m1m2conv-n100-s$s" "$T2" --model m1m2 --network conv -O m1_checkpoint="$M1" \
+            --n-labels 100 --split-seed "$s"
+        run "m1m2convdrop50-n100-s$s" "$T2" --model m1m2 --network conv -O m1_checkpoint="$M1" \
+            -O classifier_dropout=0.5 --n-labels 100 --split-seed "$s"
+    done
+else      # no M1 to build on: stop the other runs too and bring back what there is
+    echo "the conv M1 did not finish" >&2
+    kill $(jobs -p)
+fi
 wait
 rm -rf "$OUT"/runs/*/last "$OUT"/runs/*/best
 tar -czf "$OUT/runs.tgz" -C "$OUT" runs $(cd "$OUT" && ls *.log *.cmd) && rm -rf "$OUT"/runs "$OUT"/*.log "$OUT"/*.cmd
