@@ -9,11 +9,12 @@ from typing import Any, Mapping
 
 import torch
 
-from ssvae.config import ConfigError, _check_choice, _check_float
+from ssvae.config import ConfigError, _check_choice, _check_float, _check_int
 from ssvae.models.base import Batch, LossOutput, ModelSpec, SemiSupervisedModel, Stage
 from ssvae.models.m1 import M1, M1Options
 from ssvae.models.m2 import ALPHA_SCALES, M2, M2Options
 from ssvae.nets import Decoder, GaussianLikelihood, PerExampleGaussianLikelihood, split_gaussian
+from ssvae.nets.blocks import check_mlp_layers
 
 Z1_VARIANCES = ("per_unit", "per_example")
 
@@ -30,6 +31,8 @@ class M1M2Options:
     classifier_dropout: float = 0.0
     standardise_z1: bool = True          # M2 sees (z1 - mean) / std, stats from stage m2's 1st batch
     active_std: float | None = None      # M2 sees only units whose E[z1|x] varies more (None: all)
+    m2_hidden_dim: int | None = None     # width of M2's mlp nets (None: config.hidden_dim, M1's)
+    m2_hidden_layers: int = 2            # their hidden layers (Kingma et al.'s code: 1 of 300)
 
     def __post_init__(self) -> None:
         _check_float("model_options.alpha", self.alpha, 0.0, 1e6)
@@ -49,6 +52,8 @@ class M1M2Options:
             raise ConfigError(f"model_options.z1_sigma={self.z1_sigma!r} fixes σ of p(z1|y,z2), but "
                               "z1_variance='per_example' has the decoder give it; drop one of them")
         _check_float("model_options.active_std", self.active_std, 0.0, 1e3, low_open=True, optional=True)
+        _check_int("model_options.m2_hidden_dim", self.m2_hidden_dim, 1, 65536, optional=True)
+        check_mlp_layers(self.m2_hidden_layers, "model_options.m2_hidden_layers")
 
 
 def _find_state(saved: Any) -> Mapping[str, torch.Tensor]:
@@ -134,11 +139,13 @@ class M1M2(SemiSupervisedModel):
         m1_config = cfg.replace(model="m1", model_options={})
         self.m1 = M1(ModelSpec(spec.image_shape, spec.n_classes, m1_config,
                                M1Options(gaussian_sigma=opt.gaussian_sigma)))
-        m2_config = cfg.replace(model="m2", network="mlp", likelihood="gaussian", model_options={})
+        m2_config = cfg.replace(model="m2", network="mlp", likelihood="gaussian", model_options={},
+                                hidden_dim=opt.m2_hidden_dim or cfg.hidden_dim)
         self.m2 = M2(ModelSpec((cfg.latent_dim,), spec.n_classes, m2_config,
                                M2Options(alpha=opt.alpha, alpha_scale=opt.alpha_scale,
                                          gaussian_sigma=opt.z1_sigma,
-                                         classifier_dropout=opt.classifier_dropout)))
+                                         classifier_dropout=opt.classifier_dropout,
+                                         hidden_layers=opt.m2_hidden_layers)))
         self.register_buffer("z1_mean", torch.zeros(cfg.latent_dim))
         self.register_buffer("z1_std", torch.ones(cfg.latent_dim))
         self.register_buffer("z1_stats_ready", torch.tensor(not opt.standardise_z1))
@@ -147,7 +154,8 @@ class M1M2(SemiSupervisedModel):
             # p(z1|y,z2) = N(μ(y,z2), diag σ²(y,z2)): the decoder gives both (a "Gaussian MLP").
             self.m2.likelihood = PerExampleGaussianLikelihood((cfg.latent_dim,), masked=masked)
             self.m2.decoder = Decoder("mlp", cfg.latent_dim + spec.n_classes,
-                                      self.m2.likelihood.out_shape, cfg.hidden_dim)
+                                      self.m2.likelihood.out_shape, m2_config.hidden_dim,
+                                      mlp_layers=opt.m2_hidden_layers)
         elif masked:
             self.m2.likelihood = GaussianLikelihood((cfg.latent_dim,), opt.z1_sigma, masked=True)
         if masked:

@@ -48,6 +48,7 @@ from ssvae.config import ConfigError, _check_choice, _check_float
 from ssvae.models.base import LossOutput, ModelSpec, SemiSupervisedModel
 from ssvae.nets import (Decoder, gaussian_kl, make_classifier, make_encoder, make_likelihood,
                         reparameterize, resolve_likelihood, split_gaussian)
+from ssvae.nets.blocks import check_mlp_layers
 
 ALPHA_SCALES = ("paper", "labelled", "none")
 
@@ -58,6 +59,7 @@ class M2Options:
     alpha_scale: str = "labelled"        # paper | labelled | none (see the module docstring)
     gaussian_sigma: float | None = None  # Gaussian likelihood: None = learned per channel
     classifier_dropout: float = 0.0      # dropout in q(y|x)
+    hidden_layers: int = 2               # hidden layers of the mlp nets (q(y|x), q(z|x,y), p(x|y,z))
 
     def __post_init__(self) -> None:
         _check_float("model_options.alpha", self.alpha, 0.0, 1e6)
@@ -65,6 +67,7 @@ class M2Options:
         _check_float("model_options.gaussian_sigma", self.gaussian_sigma, 0.0, 1e3,
                      low_open=True, optional=True)
         _check_float("model_options.classifier_dropout", self.classifier_dropout, 0.0, 0.95)
+        check_mlp_layers(self.hidden_layers, "model_options.hidden_layers")
 
 
 def sum_over_y(log_q_y: torch.Tensor, elbo_xy: torch.Tensor) -> torch.Tensor:
@@ -107,9 +110,11 @@ class M2(SemiSupervisedModel):
         cfg, opt, shape, k = spec.config, spec.options, spec.image_shape, spec.n_classes
         z = cfg.latent_dim
         self.n_classes, self.latent_dim = k, z
-        self.encoder_y = make_classifier(cfg.classifier, cfg, shape, k, dropout=opt.classifier_dropout)
-        self.encoder_z = make_encoder(cfg.network, shape, cfg.hidden_dim, 2 * z, cond_dim=k)
-        self.decoder = Decoder(cfg.network, z + k, shape, cfg.hidden_dim)
+        n = opt.hidden_layers
+        self.encoder_y = make_classifier(cfg.classifier, cfg, shape, k, dropout=opt.classifier_dropout,
+                                         mlp_layers=n)
+        self.encoder_z = make_encoder(cfg.network, shape, cfg.hidden_dim, 2 * z, cond_dim=k, mlp_layers=n)
+        self.decoder = Decoder(cfg.network, z + k, shape, cfg.hidden_dim, mlp_layers=n)
         self.likelihood = make_likelihood(resolve_likelihood(cfg, shape), shape, opt.gaussian_sigma)
         self.log_p_y = -math.log(k)
 

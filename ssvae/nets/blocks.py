@@ -3,7 +3,9 @@
 Two families, picked by ``config.network`` (encoders/decoders) and ``config.classifier`` (q(y|x)):
 
 - ``mlp``: flatten -> Linear(D, H) -> act -> Linear(H, H) -> act -> Linear(H, out); softplus as in
-  Kingma et al. 2014 (2 hidden layers, H = ``hidden_dim``, 500 in the paper).
+  Kingma et al. 2014 (2 hidden layers, H = ``hidden_dim``, 500 in the paper). ``mlp_layers``
+  sets the number of hidden layers (M2 in M1+M2 of Kingma et al.'s code: 1 layer of 300 units
+  at 100 labels, of 500 at more).
 - ``conv``: 4 conv layers (3x3, channels 32-32-64-64, ReLU; stride 2 while a spatial side is
   larger than 4, then stride 1, so 8x8 -> 4x4, 28x28 -> 4x4, 32x32 -> 4x4, 64x64 -> 4x4) + 2 dense
   layers. The decoder mirrors it: 2 dense layers + 4 transposed convs whose output padding is
@@ -29,6 +31,7 @@ from ssvae.config import ConfigError, TrainConfig
 from ssvae.nets.softplus import Softplus, softplus
 
 CONV_CHANNELS = (32, 32, 64, 64)
+MAX_MLP_LAYERS = 8
 MIN_CONV_SIDE = 4
 
 
@@ -123,13 +126,21 @@ def _conv_trunk(shape: tuple[int, int, int], hidden: int) -> nn.Sequential:
     return nn.Sequential(*layers)
 
 
+def check_mlp_layers(mlp_layers: int, who: str = "mlp_layers") -> int:
+    if isinstance(mlp_layers, bool) or not isinstance(mlp_layers, int) or not 1 <= mlp_layers <= MAX_MLP_LAYERS:
+        raise ConfigError(f"{who}={mlp_layers!r} is not valid; give a whole number of hidden layers "
+                          f"from 1 to {MAX_MLP_LAYERS} (2: the default mlp family)")
+    return mlp_layers
+
+
 def make_encoder(network: str, shape: Sequence[int], hidden: int, out_dim: int,
-                 cond_dim: int = 0, dropout: float = 0.0) -> Encoder:
-    """The ``network`` family's encoder: 2 hidden dense layers (mlp) or 4 conv + 2 dense (conv)."""
+                 cond_dim: int = 0, dropout: float = 0.0, mlp_layers: int = 2) -> Encoder:
+    """The ``network`` family's encoder: ``mlp_layers`` hidden dense layers (mlp; 2 by default)
+    or 4 conv + 2 dense (conv; ``mlp_layers`` does not apply)."""
     shape = check_image_shape(shape, network)
     if network == "mlp":
         trunk = nn.Sequential(nn.Flatten(), nn.Linear(math.prod(shape), hidden))
-        return Encoder(trunk, hidden, out_dim, cond_dim, 1, Softplus, dropout)
+        return Encoder(trunk, hidden, out_dim, cond_dim, check_mlp_layers(mlp_layers) - 1, Softplus, dropout)
     if network == "conv":
         return Encoder(_conv_trunk(shape, hidden), hidden, out_dim, cond_dim, 0, nn.ReLU, dropout)
     raise ConfigError(f"network={network!r} is not valid; choose mlp or conv")
@@ -139,13 +150,15 @@ def make_encoder(network: str, shape: Sequence[int], hidden: int, out_dim: int,
 class Decoder(nn.Module):
     """[..., in_dim] -> distribution parameters [..., *shape] (leading dims are flattened)."""
 
-    def __init__(self, network: str, in_dim: int, shape: Sequence[int], hidden: int):
+    def __init__(self, network: str, in_dim: int, shape: Sequence[int], hidden: int,
+                 mlp_layers: int = 2):
         super().__init__()
         self.shape = check_image_shape(shape, network)
         if network == "mlp":
-            self.net = nn.Sequential(nn.Linear(in_dim, hidden), Softplus(),
-                                     nn.Linear(hidden, hidden), Softplus(),
-                                     nn.Linear(hidden, math.prod(self.shape)))
+            layers = [nn.Linear(in_dim, hidden), Softplus()]
+            for _ in range(check_mlp_layers(mlp_layers) - 1):
+                layers += [nn.Linear(hidden, hidden), Softplus()]
+            self.net = nn.Sequential(*layers, nn.Linear(hidden, math.prod(self.shape)))
         elif network == "conv":
             c, h, w = self.shape
             hs, ws = _conv_plan(h)[::-1], _conv_plan(w)[::-1]   # small -> large
@@ -277,11 +290,13 @@ def make_likelihood(kind: str, shape: Sequence[int], sigma: float | None = None)
 
 # --- classifiers q(y|x) ----------------------------------------------------------------------------
 def make_classifier(name: str, config: TrainConfig, shape: Sequence[int], n_classes: int,
-                    dropout: float = 0.0) -> nn.Module:
-    """x -> logits [B, n_classes]: ``mlp`` (2 hidden layers), ``conv`` (4 conv + 2 dense) or
-    ``vgg16`` (ImageNet VGG16 features + a small head; see ``ssvae.nets.vgg16``)."""
+                    dropout: float = 0.0, mlp_layers: int = 2) -> nn.Module:
+    """x -> logits [B, n_classes]: ``mlp`` (``mlp_layers`` hidden layers, 2 by default),
+    ``conv`` (4 conv + 2 dense) or ``vgg16`` (ImageNet VGG16 features + a small head; see
+    ``ssvae.nets.vgg16``)."""
     if name in ("mlp", "conv"):
-        return make_encoder(name, shape, config.hidden_dim, n_classes, dropout=dropout)
+        return make_encoder(name, shape, config.hidden_dim, n_classes, dropout=dropout,
+                            mlp_layers=mlp_layers)
     if name == "vgg16":
         from ssvae.nets.vgg16 import VGG16Classifier
         return VGG16Classifier(config, shape, n_classes, dropout=dropout)

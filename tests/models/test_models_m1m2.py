@@ -231,3 +231,28 @@ def test_m1_checkpoint_is_identified_by_content(tmp_path, monkeypatch):
     assert run_id("b/other.pt") != absolute                 # another M1
     options = tiny_config(model="m1m2", model_options={"m1_checkpoint": "a/m1.pt"}).identity()
     assert options["model_options"]["m1_checkpoint"].startswith("sha256:")
+
+
+@pytest.mark.parametrize("z1_variance", ["per_unit", "per_example"])
+def test_m2_size_is_its_own(tmp_path, z1_variance):
+    """m2_hidden_dim / m2_hidden_layers size M2's nets only; an M1 of the default size loads."""
+    torch.manual_seed(0)
+    donor = build_model(tiny_config(model="m1"), SHAPES["digits"], 3)
+    path = tmp_path / "m1.pt"
+    torch.save(donor.state_dict(), path)
+    options = {"m1_checkpoint": str(path), "m2_hidden_dim": 7, "m2_hidden_layers": 1,
+               "z1_variance": z1_variance}
+    net = build_model(tiny_config(model="m1m2", model_options=options), SHAPES["digits"], 3)
+    hidden = net.spec.config.hidden_dim
+    assert hidden != 7
+    for part in (net.m2.encoder_y, net.m2.encoder_z, net.m2.decoder):
+        widths = [m.out_features for m in part.modules() if isinstance(m, torch.nn.Linear)]
+        assert widths[:-1] and set(widths[:-1]) == {7}           # one hidden layer of 7 units
+    assert len([m for m in net.m2.decoder.modules() if isinstance(m, torch.nn.Linear)]) == 2
+    assert {m.out_features for m in net.m1.encoder_z.modules()
+            if isinstance(m, torch.nn.Linear)} >= {hidden}
+    x = images(SHAPES["digits"], 6)
+    loss = net.step_loss(Batch(x[:3], labels(3, 3), x[3:])).loss
+    assert torch.isfinite(loss)
+    loss.backward()
+    assert all(p.grad is not None for p in net.m2.parameters())

@@ -101,3 +101,24 @@ def test_classifier_nets(name):
     assert any(isinstance(m, torch.nn.Dropout) for m in net.modules())
     with pytest.raises(ConfigError, match="classifier='resnet'"):
         make_classifier("resnet", tiny_config(), (3, 32, 32), 5)
+
+
+@pytest.mark.parametrize("mlp_layers", [1, 2, 3])
+def test_mlp_layers_sets_the_hidden_layers(mlp_layers):
+    def linears(net):
+        return [m for m in net.modules() if isinstance(m, torch.nn.Linear)]
+    enc = make_encoder("mlp", (1, 8, 8), 16, 6, cond_dim=3, mlp_layers=mlp_layers)
+    dec = Decoder("mlp", 5, (1, 8, 8), 16, mlp_layers=mlp_layers)
+    # encoder: trunk + (layers - 1) hidden + output, plus the label embedding
+    assert len(linears(enc)) == mlp_layers + 1 + 1 and len(linears(dec)) == mlp_layers + 1
+    assert enc(torch.rand(4, 1, 8, 8), torch.eye(3)[torch.tensor([0, 1, 2, 0])]).shape == (4, 6)
+    assert dec(torch.rand(4, 5)).shape == (4, 1, 8, 8)
+    assert enc.forward_all_y(torch.rand(4, 1, 8, 8)).shape == (3, 4, 6)
+
+
+@pytest.mark.parametrize("bad", [0, 9, 1.5, True])
+def test_mlp_layers_bad_values(bad):
+    with pytest.raises(ConfigError, match=f"mlp_layers={bad!r} is not valid.*from 1 to 8"):
+        make_encoder("mlp", (1, 8, 8), 16, 6, mlp_layers=bad)
+    with pytest.raises(ConfigError, match="from 1 to 8"):
+        Decoder("mlp", 5, (1, 8, 8), 16, mlp_layers=bad)
