@@ -86,13 +86,27 @@ def _protocol(runs: pd.DataFrame) -> list[str]:
         "- Label modes: `binary` trains on super-class labels; `subclass` on sub-class labels and "
         "predicts the super-class by summing sub-class probabilities. Both are judged on binary "
         "test accuracy.",
-        "- Training: to convergence on validation (early stopping"
-        + (f", patience {', '.join(map(str, patience))}" if patience else "")
-        + (f", at most {', '.join(map(str, max_epochs))} epochs" if max_epochs else "") + ")"
+        "- Training: until early stopping on validation or a bound"
+        + (f" (patience {', '.join(map(str, patience))}" if patience else " (")
+        + (f"{', ' if patience else ''}at most {', '.join(map(str, max_epochs))} epochs"
+           if max_epochs else "") + ")"
         + (f"; epochs actually trained: {int(trained.min())}–{int(trained.max())} "
            f"(median {trained.median():g})" if len(trained) else "") + ".",
     ]
-    return lines
+    return lines + _time_bounds(configs)
+
+
+def _time_bounds(configs: list[dict]) -> list[str]:
+    """A line on runs with a wall-clock bound per stage (``max_stage_s``): they may have ended at
+    it rather than by early stopping, which the table cannot tell (each run's metrics.json
+    records ``stopped_by``)."""
+    bounds = sorted({c["max_stage_s"] for c in configs if c and c.get("max_stage_s") is not None})
+    if not bounds:
+        return []
+    n = sum(1 for c in configs if c and c.get("max_stage_s") is not None)
+    return [f"- Wall-clock bound per stage (`max_stage_s`: {', '.join(f'{b:g} s' for b in bounds)}) "
+            f"on {n} of {len(configs)} runs: those may have stopped at the bound before converging; "
+            "`stopped_by` in each run's metrics.json says which."]
 
 
 def _machine(runs: pd.DataFrame) -> list[str]:

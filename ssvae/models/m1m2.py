@@ -119,6 +119,15 @@ class M1M2(SemiSupervisedModel):
     MNIST (100 labels, draw 0, the same M1) it trailed the default (validation 82.5 / 85.3 % at
     epochs 10 / 15 against 84.2 / 87.7 %), then swung (63.7 % at epoch 20) while M2's training
     loss fell below 0 nats, σ shrinking on z1; stopped at epoch 24 (results/mnist_anchor/README.md).
+    Kingma et al.'s code combines the three (active units only, sampled z1, per-example σ); on
+    this M1 (10 active units) that trailed far behind (draw 0: best 72.3 % by epoch 7, against
+    77.6 % at epoch 5 and 84.2 % at 10 for the default).
+    ``m2_hidden_dim`` / ``m2_hidden_layers`` size M2's three mlp nets apart from M1's (default:
+    M1's ``hidden_dim``, 2 hidden layers). Kingma et al.'s code used 1 hidden layer of 300 units
+    at 100 labels: on MNIST (100 labels, the same M1) it ran ~4x faster per epoch on the CPU but
+    trailed the default at equal epochs on every draw (epoch 40: 87.4 / 92.8 / 92.7 % against
+    89.2 / 95.2 / 94.4 %). A 1000-wide M2 (with dropout 0.5 and a labelled batch of 100) ended
+    level with the 500-wide one (results/mnist_anchor/m1m2_combo/).
     ``config.classifier`` must be ``mlp``: q(y|z1) acts on latent vectors.
 
     Labelled images ARE in the unlabelled pool: stage m1 is an unsupervised VAE on every image as

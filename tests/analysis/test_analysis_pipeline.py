@@ -245,3 +245,23 @@ def test_failed_then_retried_run_is_superseded_not_duplicated(results_dir):
     assert len(results.runs) == 24 and not results.warnings
     row = results.errors.set_index("run_id").loc["fixture00"]
     assert row["superseded"].startswith("yes")
+
+
+def test_report_names_wall_clock_bounds(results_dir, tmp_path):
+    """The report never claims convergence: runs with max_stage_s are counted and named."""
+    import json
+    table = pd.read_csv(results_dir / "runs.csv")
+    report = tmp_path / "plain" / "report.md"
+    assert main([str(results_dir), "--out", str(report.parent), "--bootstrap", "5"]) == 0
+    text = report.read_text()
+    assert "until early stopping on validation or a bound (patience 10" in text
+    assert "to convergence" not in text and "max_stage_s" not in text
+    configs = [json.loads(c) for c in table["config_json"]]
+    for c in configs[:3]:
+        c["max_stage_s"] = 480.0
+    table["config_json"] = [json.dumps(c) for c in configs]
+    table.to_csv(results_dir / "runs.csv", index=False)
+    bounded = tmp_path / "bounded" / "report.md"
+    assert main([str(results_dir), "--out", str(bounded.parent), "--bootstrap", "5"]) == 0
+    finished = int(table["error"].isna().sum())               # the report reads finished runs
+    assert f"(`max_stage_s`: 480 s) on 3 of {finished} runs" in bounded.read_text()

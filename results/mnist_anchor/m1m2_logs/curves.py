@@ -11,7 +11,12 @@ RUNS = [("per unit (default)", "per_unit"), ("one shared scale (rejected)", "sha
         ("on the warm-up M1 (H200, 465-s bound)", "warm"),
         ("classifier dropout 0.5 (1,500-s bound, then run on)", "dropout50"),
         ("per-example σ of p(z1|y,z2) (stopped at 24)", "per_example"),
-        ("labelled batch 100 (stopped by the session's end)", "lb100")]
+        ("labelled batch 100 (stopped by session 8's end, then run on)", "lb100"),
+        ("Kingma et al.'s recipe: active units, sampled z1, per-example σ (stopped at 7)", "kingma"),
+        ("the same with a per-unit σ (stopped at 7)", "kingma_unit"),
+        ("the same as the recipe, unlabelled batch 500 (stopped at 7)", "kingma_b500"),
+        ("M2 of 1 hidden layer of 300 units (stopped at 56)", "m2h300"),
+        ("dropout 0.5 + labelled batch 100 (H200, converged)", "drop50lb100")]
 MARKS = [5, 10, 15, 20, 25, 30, 35, 40, 45, 50, 60, 80]
 
 print("| M2 input | draw | " + " | ".join(f"ep {m}" for m in MARKS) + " | best (epoch) | epochs run |")

@@ -1,0 +1,1 @@
+python -m ssvae.train --dataset mnist --data-root /tmp/data --model m1m2 -O m1_checkpoint=.gpudata/m1plain.pt --n-labels 100 --label-mode subclass --split-seed 0 --epochs 200 --patience 15 --device cuda --threads 1 --no-progress --log-epochs --max-stage-s 515 -O classifier_dropout=0.5 --labelled-batch-size 100 -O m2_hidden_dim=1000 --out /root/out/runs/drop50lb100w1000-s0
