@@ -15,6 +15,7 @@ RUNS = [("per unit (default)", "per_unit"), ("one shared scale (rejected)", "sha
         ("Kingma et al.'s recipe: active units, sampled z1, per-example σ (stopped at 7)", "kingma"),
         ("the same with a per-unit σ (stopped at 7)", "kingma_unit"),
         ("the same as the recipe, unlabelled batch 500 (stopped at 7)", "kingma_b500"),
+        ("the recipe on the warm-up M1 (19 active units; stopped at 6)", "kingma_warm"),
         ("M2 of 1 hidden layer of 300 units (stopped at 56)", "m2h300"),
         ("dropout 0.5 + labelled batch 100 (H200, converged)", "drop50lb100")]
 MARKS = [5, 10, 15, 20, 25, 30, 35, 40, 45, 50, 60, 80]

@@ -1,0 +1,1 @@
+python3 -m ssvae.train --dataset mnist --data-root /tmp/data --model m1 --network conv --batch-size 256 --label-mode subclass --n-labels 100 --split-seed 0 --epochs 400 --patience 15 --device cuda --threads 1 --no-progress --log-epochs --max-stage-s 225 --out runs/m1conv225
