@@ -21,7 +21,9 @@ def load_run(argv=None):
     saved = json.loads((args.run / "metrics.json").read_text())
     config = TrainConfig.from_dict({**json.loads(saved["config_json"]), "data_root": args.data_root})
     data = load_data_cached(config)
-    model = build_model(config, data.image_shape, 10)
+    hierarchy = data.hierarchy(config.hierarchy, file=config.hierarchy_file)
+    n_classes = hierarchy.n_super if config.label_mode == "binary" else hierarchy.n_sub  # as fit()
+    model = build_model(config, data.image_shape, n_classes)
     model.load_state_dict(torch.load(args.run / "best" / "model.pt", weights_only=False))
     model.eval()
     return config, data, model
