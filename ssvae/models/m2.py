@@ -111,6 +111,10 @@ class M2(SemiSupervisedModel):
         z = cfg.latent_dim
         self.n_classes, self.latent_dim = k, z
         n = opt.hidden_layers
+        if n != 2 and cfg.network != "mlp":
+            raise ConfigError(f"model_options.hidden_layers={n} sizes the mlp nets, but network="
+                              f"{cfg.network!r} (4 conv + 2 dense layers); use network='mlp' or "
+                              "leave hidden_layers at 2")
         self.encoder_y = make_classifier(cfg.classifier, cfg, shape, k, dropout=opt.classifier_dropout,
                                          mlp_layers=n)
         self.encoder_z = make_encoder(cfg.network, shape, cfg.hidden_dim, 2 * z, cond_dim=k, mlp_layers=n)

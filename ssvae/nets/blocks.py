@@ -127,6 +127,7 @@ def _conv_trunk(shape: tuple[int, int, int], hidden: int) -> nn.Sequential:
 
 
 def check_mlp_layers(mlp_layers: int, who: str = "mlp_layers") -> int:
+    """``mlp_layers`` if it is a valid number of hidden layers, else a ConfigError naming ``who``."""
     if isinstance(mlp_layers, bool) or not isinstance(mlp_layers, int) or not 1 <= mlp_layers <= MAX_MLP_LAYERS:
         raise ConfigError(f"{who}={mlp_layers!r} is not valid; give a whole number of hidden layers "
                           f"from 1 to {MAX_MLP_LAYERS} (2: the default mlp family)")

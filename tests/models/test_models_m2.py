@@ -120,3 +120,16 @@ def test_default_alpha_scale_is_labelled_and_m1m2_keeps_paper():
     both = build_model(tiny_config(model="m1m2"), SHAPES["digits"], 3)
     both.set_data_sizes(100, 50000)
     assert both.m2.alpha_effective() == pytest.approx(0.1)
+
+
+def test_hidden_layers_sizes_the_mlp_nets_and_refuses_conv():
+    torch.manual_seed(0)
+    net = build_model(tiny_config(model="m2", model_options={"hidden_layers": 1}), SHAPES["digits"], 3)
+    for part in (net.encoder_y, net.encoder_z, net.decoder):
+        assert len([m for m in part.modules() if isinstance(m, torch.nn.Linear)]) == 2 + (part is net.encoder_z)
+    net.set_data_sizes(4, 4)
+    x = images(SHAPES["digits"], 4)
+    assert torch.isfinite(net.labelled_loss(x, labels(4, 3)).loss + net.unlabelled_loss(x).loss)
+    with pytest.raises(ConfigError, match="hidden_layers=3 sizes the mlp nets, but network='conv'"):
+        build_model(tiny_config(model="m2", network="conv", model_options={"hidden_layers": 3}),
+                    SHAPES["rgb32"], 3)
