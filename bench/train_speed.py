@@ -139,7 +139,7 @@ def main(argv=None) -> int:
                 config = TrainConfig(dataset=args.dataset, model=name, network=network,
                                      classifier=classifier, label_mode=mode,
                                      n_labels=args.n_labels, progress=False)
-                n_classes = hierarchy.n_super if mode == "binary" else hierarchy.n_sub
+                n_classes = hierarchy.n_classes(mode)
                 torch.manual_seed(0)
                 model = build_model(config, data.image_shape, n_classes).to(device)
                 stage = model.stages()[-1]

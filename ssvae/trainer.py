@@ -132,7 +132,7 @@ def fit(config: TrainConfig, report: Report | None = None, resume: bool | str | 
     split = make_split(data, n_labels=config.n_labels, label_fraction=config.label_fraction,
                        split_seed=config.split_seed, val_size=config.val_size)
     binary = config.label_mode == "binary"
-    n_classes = hierarchy.n_super if binary else hierarchy.n_sub
+    n_classes = hierarchy.n_classes(config.label_mode)
 
     def in_mode(y_sub: torch.Tensor) -> torch.Tensor:
         return hierarchy.collapse(y_sub) if binary else y_sub

@@ -22,8 +22,7 @@ def load_run(argv=None):
     config = TrainConfig.from_dict({**json.loads(saved["config_json"]), "data_root": args.data_root})
     data = load_data_cached(config)
     hierarchy = data.hierarchy(config.hierarchy, file=config.hierarchy_file)
-    n_classes = hierarchy.n_super if config.label_mode == "binary" else hierarchy.n_sub  # as fit()
-    model = build_model(config, data.image_shape, n_classes)
+    model = build_model(config, data.image_shape, hierarchy.n_classes(config.label_mode))
     model.load_state_dict(torch.load(args.run / "best" / "model.pt", weights_only=False))
     model.eval()
     return config, data, model

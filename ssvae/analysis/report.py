@@ -100,12 +100,12 @@ def _time_bounds(configs: list[dict]) -> list[str]:
     """A line on runs with a wall-clock bound per stage (``max_stage_s``): they may have ended at
     it rather than by early stopping, which the table cannot tell (each run's metrics.json
     records ``stopped_by``)."""
-    bounds = sorted({c["max_stage_s"] for c in configs if c and c.get("max_stage_s") is not None})
-    if not bounds:
+    bounded = [c["max_stage_s"] for c in configs if c and c.get("max_stage_s") is not None]
+    if not bounded:
         return []
-    n = sum(1 for c in configs if c and c.get("max_stage_s") is not None)
-    return [f"- Wall-clock bound per stage (`max_stage_s`: {', '.join(f'{b:g} s' for b in bounds)}) "
-            f"on {n} of {len(configs)} runs: those may have stopped at the bound before converging; "
+    bounds = ", ".join(f"{b:g} s" for b in sorted(set(bounded)))
+    return [f"- Wall-clock bound per stage (`max_stage_s`: {bounds}) "
+            f"on {len(bounded)} of {len(configs)} runs: those may have stopped at the bound before converging; "
             "`stopped_by` in each run's metrics.json says which."]
 
 

@@ -20,6 +20,7 @@ from typing import Mapping, Sequence
 import torch
 import yaml
 
+from ssvae.config import LABEL_MODES
 from ssvae.data.errors import DataError
 
 
@@ -65,6 +66,12 @@ class LabelHierarchy:
     @property
     def n_super(self) -> int:
         return len(self.superclass_names)
+
+    def n_classes(self, label_mode: str) -> int:
+        """Classes a model predicts in ``label_mode``: super-classes (binary) or sub-classes."""
+        if label_mode not in LABEL_MODES:
+            raise ValueError(f"label_mode={label_mode!r} is not valid; choose {', '.join(LABEL_MODES)}")
+        return self.n_super if label_mode == "binary" else self.n_sub
 
     def members(self, superclass: str) -> tuple[str, ...]:
         """The sub-class names of one super-class, in sub-class order."""

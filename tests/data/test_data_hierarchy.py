@@ -133,3 +133,10 @@ def test_unknown_hierarchy_lists_known(digits) -> None:
     with pytest.raises(DataError,
                        match=r"unknown hierarchy .*'lowhigh'.*known: low_high.*Did you mean"):
         digits.hierarchy("lowhigh")
+
+
+def test_n_classes_per_label_mode(digits) -> None:
+    h = digits.hierarchy()
+    assert (h.n_classes("binary"), h.n_classes("subclass")) == (h.n_super, h.n_sub) == (2, 10)
+    with pytest.raises(ValueError, match="label_mode='super' is not valid; choose binary, subclass"):
+        h.n_classes("super")
