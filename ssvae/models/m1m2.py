@@ -13,7 +13,7 @@ from ssvae.config import ConfigError, _check_choice, _check_float, _check_int
 from ssvae.models.base import Batch, LossOutput, ModelSpec, SemiSupervisedModel, Stage
 from ssvae.models.m1 import M1, M1Options
 from ssvae.models.m2 import ALPHA_SCALES, M2, M2Options
-from ssvae.nets import Decoder, GaussianLikelihood, PerExampleGaussianLikelihood, split_gaussian
+from ssvae.nets import GaussianLikelihood, PerExampleGaussianLikelihood, split_gaussian
 from ssvae.nets.blocks import check_mlp_layers
 
 Z1_VARIANCES = ("per_unit", "per_example")
@@ -150,23 +150,21 @@ class M1M2(SemiSupervisedModel):
                                M1Options(gaussian_sigma=opt.gaussian_sigma)))
         m2_config = cfg.replace(model="m2", network="mlp", likelihood="gaussian", model_options={},
                                 hidden_dim=opt.m2_hidden_dim or cfg.hidden_dim)
+        masked = opt.active_std is not None
+        if opt.z1_variance == "per_example":
+            # p(z1|y,z2) = N(μ(y,z2), diag σ²(y,z2)): the decoder gives both (a "Gaussian MLP").
+            likelihood = PerExampleGaussianLikelihood((cfg.latent_dim,), masked=masked)
+        else:
+            likelihood = GaussianLikelihood((cfg.latent_dim,), opt.z1_sigma, masked=masked)
         self.m2 = M2(ModelSpec((cfg.latent_dim,), spec.n_classes, m2_config,
                                M2Options(alpha=opt.alpha, alpha_scale=opt.alpha_scale,
                                          gaussian_sigma=opt.z1_sigma,
                                          classifier_dropout=opt.classifier_dropout,
-                                         hidden_layers=opt.m2_hidden_layers)))
+                                         hidden_layers=opt.m2_hidden_layers)),
+                     likelihood=likelihood)
         self.register_buffer("z1_mean", torch.zeros(cfg.latent_dim))
         self.register_buffer("z1_std", torch.ones(cfg.latent_dim))
         self.register_buffer("z1_stats_ready", torch.tensor(not opt.standardise_z1))
-        masked = opt.active_std is not None
-        if opt.z1_variance == "per_example":
-            # p(z1|y,z2) = N(μ(y,z2), diag σ²(y,z2)): the decoder gives both (a "Gaussian MLP").
-            self.m2.likelihood = PerExampleGaussianLikelihood((cfg.latent_dim,), masked=masked)
-            self.m2.decoder = Decoder("mlp", cfg.latent_dim + spec.n_classes,
-                                      self.m2.likelihood.out_shape, m2_config.hidden_dim,
-                                      mlp_layers=opt.m2_hidden_layers)
-        elif masked:
-            self.m2.likelihood = GaussianLikelihood((cfg.latent_dim,), opt.z1_sigma, masked=True)
         if masked:
             # p(z1|y,z2) over the active units only; the mask is measured with the z1 statistics.
             self.z1_stats_ready.fill_(False)

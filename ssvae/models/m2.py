@@ -105,7 +105,10 @@ class M2(SemiSupervisedModel):
     identity_version = 2                 # 2: alpha_scale defaults to "labelled" (1: "paper")
     labelled_in_unlabelled_pool = False
 
-    def __init__(self, spec: ModelSpec) -> None:
+    def __init__(self, spec: ModelSpec, likelihood: torch.nn.Module | None = None) -> None:
+        """``likelihood``: p(x|y,z) given by the caller (M1+M2 models its z1 this way) instead of
+        the one ``config.likelihood`` names; the decoder gives its ``out_shape`` when it has one
+        (a per-example σ doubles the channels), else the image shape."""
         super().__init__(spec)
         cfg, opt, shape, k = spec.config, spec.options, spec.image_shape, spec.n_classes
         z = cfg.latent_dim
@@ -118,8 +121,11 @@ class M2(SemiSupervisedModel):
         self.encoder_y = make_classifier(cfg.classifier, cfg, shape, k, dropout=opt.classifier_dropout,
                                          mlp_layers=n)
         self.encoder_z = make_encoder(cfg.network, shape, cfg.hidden_dim, 2 * z, cond_dim=k, mlp_layers=n)
-        self.decoder = Decoder(cfg.network, z + k, shape, cfg.hidden_dim, mlp_layers=n)
-        self.likelihood = make_likelihood(resolve_likelihood(cfg, shape), shape, opt.gaussian_sigma)
+        if likelihood is None:
+            likelihood = make_likelihood(resolve_likelihood(cfg, shape), shape, opt.gaussian_sigma)
+        self.decoder = Decoder(cfg.network, z + k, getattr(likelihood, "out_shape", shape),
+                               cfg.hidden_dim, mlp_layers=n)
+        self.likelihood = likelihood
         self.log_p_y = -math.log(k)
 
     # --- α ------------------------------------------------------------------------------------

@@ -133,3 +133,20 @@ def test_hidden_layers_sizes_the_mlp_nets_and_refuses_conv():
     with pytest.raises(ConfigError, match="hidden_layers=3 sizes the mlp nets, but network='conv'"):
         build_model(tiny_config(model="m2", network="conv", model_options={"hidden_layers": 3}),
                     SHAPES["rgb32"], 3)
+
+
+def test_a_given_likelihood_sizes_the_decoder():
+    """M1+M2 hands M2 its p(z1|y,z2); with a per-example σ the one decoder gives 2C channels."""
+    from ssvae.models.base import ModelSpec
+    from ssvae.models.m2 import M2, M2Options
+    from ssvae.nets import PerExampleGaussianLikelihood
+    config = tiny_config(model="m2", likelihood="gaussian")
+    likelihood = PerExampleGaussianLikelihood((7,))
+    net = M2(ModelSpec((7,), 3, config, M2Options()), likelihood=likelihood)
+    assert net.likelihood is likelihood and net.decoder.shape == (14,)
+    net.set_data_sizes(4, 4)
+    x = torch.randn(4, 7)
+    loss = net.labelled_loss(x, labels(4, 3)).loss + net.unlabelled_loss(x).loss
+    assert torch.isfinite(loss)
+    plain = M2(ModelSpec((7,), 3, config, M2Options()))
+    assert plain.decoder.shape == (7,) and not hasattr(plain.likelihood, "out_shape")
