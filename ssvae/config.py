@@ -29,7 +29,8 @@ VGG16_MISSING = ("error", "scratch")
 SELECT_ON = ("trained", "binary")
 
 # Fields that do not change what a run computes (where it runs, how it logs, where data lies).
-NON_IDENTITY_FIELDS = frozenset({"data_root", "download", "device", "threads", "progress"})
+NON_IDENTITY_FIELDS = frozenset({"data_root", "download", "device", "threads", "flush_denormal",
+                                 "progress"})
 # Always part of a run's identity, even at their defaults.
 DEFINING_FIELDS = frozenset({"dataset", "hierarchy", "model", "label_mode", "n_labels",
                              "label_fraction", "split_seed", "seed"})
@@ -138,6 +139,11 @@ class TrainConfig:
     # --- runtime (not part of the run's identity) -------------------------------------------
     device: str = "auto"
     threads: int | None = None            # torch CPU threads; None: leave torch's default
+    flush_denormal: bool = True           # CPU: subnormal floats (< 1.2e-38) read and written as
+                                          # 0 (x86 FTZ/DAZ), process-wide like ``threads``: a
+                                          # matrix product on subnormal values runs ~100x slower,
+                                          # and M2's backward pass makes them once q(y|x) is
+                                          # sharp (bench/denormal_speed.py). False: IEEE floats.
     progress: bool = True
 
     def __post_init__(self) -> None:
@@ -178,6 +184,9 @@ class TrainConfig:
         _check_float("loss_rel_tol", self.loss_rel_tol, 0.0, 1.0)
         _check_float("max_stage_s", self.max_stage_s, 0.0, low_open=True, optional=True)
         _check_int("threads", self.threads, 1, optional=True)
+        for name in ("download", "flush_denormal", "progress"):
+            if not isinstance(getattr(self, name), bool):
+                raise ConfigError(f"{name}={getattr(self, name)!r} is not valid; choose true or false")
 
     # --- derived ---------------------------------------------------------------------------
     @property

@@ -23,7 +23,7 @@ import yaml
 
 from ssvae.config import TrainConfig
 
-_BOOL_FIELDS = ("download", "progress")
+_BOOL_FIELDS = ("download", "flush_denormal", "progress")
 
 
 def _field_type(annotation: Any) -> tuple[type, bool]:

@@ -124,6 +124,7 @@ def fit(config: TrainConfig, report: Report | None = None, resume: bool | str | 
     check_config(config)
     if config.threads is not None:
         torch.set_num_threads(config.threads)
+    torch.set_flush_denormal(config.flush_denormal)      # a no-op where the CPU cannot
     device = resolve_device(config.device)
     out = Path(out_dir) if out_dir is not None else None
 
