@@ -45,6 +45,8 @@ def test_defaults_are_valid_and_frozen():
     ({"weight_decay": -1.0}, "weight_decay=-1.0"),
     ({"kl_warmup_epochs": -1}, "kl_warmup_epochs=-1"),
     ({"threads": 0}, "threads=0"),
+    ({"flush_denormal": "yes"}, "flush_denormal='yes' is not valid; choose true or false"),
+    ({"progress": 1}, "progress=1 is not valid"),
     ({"max_stage_s": 0}, "max_stage_s=0 must be > 0.0"),
     ({"max_stage_s": float("inf")}, "max_stage_s=inf must be a finite number"),
     ({"dataset": ""}, "dataset=''"),
@@ -85,7 +87,8 @@ def test_model_options_are_frozen_and_serialisable():
 def test_run_id_ignores_runtime_fields_only():
     base = TrainConfig()
     assert base.run_id == base.replace(device="cpu", threads=1, progress=False,
-                                       data_root="/elsewhere", download=True).run_id
+                                       data_root="/elsewhere", download=True,
+                                       flush_denormal=False).run_id
     assert base.run_id != base.replace(lr=2e-3).run_id
     assert base.run_id != base.replace(split_seed=1).run_id
     # The training seed follows the label draw unless set: seed=None and seed=split_seed agree.

@@ -75,3 +75,10 @@ def test_log_epochs_prints_one_line_per_epoch(tmp_path, capsys):
     assert len(lines) == 2                                   # two epochs of M1's VAE stage
     assert "[vae]" in lines[0] and "val_loss" in lines[0] and "val_subclass_acc" not in lines[0]
     assert lines[1].startswith("epoch    2")
+
+
+def test_flush_denormal_is_a_switch():
+    from ssvae.train import build_parser
+    parser = build_parser()
+    assert parser.parse_args(["--out", "x"]).flush_denormal is True
+    assert parser.parse_args(["--out", "x", "--no-flush-denormal"]).flush_denormal is False

@@ -155,3 +155,16 @@ def test_fit_on_a_users_folder_tree_with_conv_networks(folder_tree, tmp_path, mo
     assert metrics["hierarchy"] == "folder" and metrics["n_labels"] == 5
     assert 0.0 <= metrics["test_binary_acc"] <= 1.0
     assert (tmp_path / "run" / "samples.png").exists()
+
+
+@pytest.mark.parametrize("flush", [True, False])
+def test_fit_sets_the_subnormal_mode_it_is_given(tmp_path, flush):
+    """flush_denormal: subnormal floats (< 1.2e-38) become 0 on the CPU (FTZ/DAZ), or stay."""
+    if not torch.set_flush_denormal(False):
+        pytest.skip("this CPU cannot flush subnormal floats (no SSE3)")
+    try:
+        fit(tiny(model="supervised", epochs=1, flush_denormal=flush), out_dir=str(tmp_path / "run"))
+        tiny_value = torch.tensor([1e-39]) * 1.0
+        assert (tiny_value.item() == 0.0) == flush
+    finally:
+        torch.set_flush_denormal(False)
