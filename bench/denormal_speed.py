@@ -59,8 +59,11 @@ def _in_mode(flush: bool, fn: callable) -> callable:
 
 def matmuls(reps: int) -> None:
     torch.manual_seed(0)
+    torch.set_flush_denormal(False)             # else the subnormal input is made as zeros
     weight = torch.randn(500, 500)
     inputs = {"normal": torch.randn(1280, 500), "subnormal": torch.randn(1280, 500) * 1e-39}
+    if not bool((inputs["subnormal"].abs() < TINY).all() and inputs["subnormal"].any()):
+        raise RuntimeError("could not make subnormal floats on this machine")
     fns = {f"{kind} input, {mode}": _in_mode(flush, lambda x=x: x @ weight)
            for kind, x in inputs.items() for mode, flush in MODES.items()}
     medians = _interleaved(fns, reps)
@@ -97,7 +100,8 @@ def training_steps(run: Path, data_root: str, steps: int, reps: int) -> None:
     split = make_split(data, n_labels=config.n_labels, label_fraction=config.label_fraction,
                        split_seed=config.split_seed, val_size=config.val_size)
     model = build_model(config, data.image_shape, hierarchy.n_classes(config.label_mode))
-    model.set_stage(model.stages()[saved["state"]["stage_index"]].name)
+    stages = model.stages()                     # a finished run's index is past the last stage
+    model.set_stage(stages[min(saved["state"]["stage_index"], len(stages) - 1)].name)
     model.load_state_dict(saved["model"])
     pool = unlabelled_pool(model, data, split)
     model.set_data_sizes(len(split.labelled_idx), len(pool))

@@ -120,6 +120,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
+    torch.set_flush_denormal(TrainConfig().flush_denormal)   # as training runs (bench/denormal_speed.py)
     device = resolve_device(args.device)
     data = load_dataset(args.dataset, root=args.data_root)
     hierarchy = data.hierarchy()

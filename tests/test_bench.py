@@ -1,5 +1,6 @@
 """The benchmarks run (smoke setting); their figures are read by people, not asserted here."""
 import importlib.util
+import platform
 from pathlib import Path
 
 import pytest
@@ -35,3 +36,24 @@ def test_softplus_bench_smoke_restores_ssvae_softplus(capsys, tmp_path, monkeypa
     out = capsys.readouterr().out
     assert out.count("ratio torch / ssvae") == 2 and "forward+backward" in out
     assert sp._Softplus.apply == ours                   # the swap is undone
+
+
+def test_denormal_bench_smoke_on_a_run(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("SSVAE_SPLIT_DIR", str(tmp_path))
+    import torch
+
+    from ssvae.config import TrainConfig
+    from ssvae.trainer import fit
+
+    run = tmp_path / "run"
+    fit(TrainConfig(dataset="digits", model="m2", n_labels=50, hidden_dim=16, latent_dim=4,
+                    epochs=1, batch_size=64, labelled_batch_size=16, progress=False, threads=1),
+        out_dir=str(run))
+    bench = _load("denormal_speed")
+    assert bench.main(["--reps", "1", "--steps", "2", "--run", str(run)]) == 0
+    out = capsys.readouterr().out
+    assert out.count("IEEE / flushed") == 3 and "entries of the linear layers' output gradients" in out
+    ratio = float(out.split("subnormal input: IEEE / flushed = ")[1].split()[0])
+    if platform.machine().lower() in ("x86_64", "amd64"):
+        assert ratio > 1.5                  # the subnormal input really was subnormal
+    assert (torch.tensor([1e-39]) * 1.0).item() != 0.0         # IEEE floats again afterwards
