@@ -140,10 +140,11 @@ class TrainConfig:
     device: str = "auto"
     threads: int | None = None            # torch CPU threads; None: leave torch's default
     flush_denormal: bool = True           # CPU: subnormal floats (< 1.2e-38) read and written as
-                                          # 0 (x86 FTZ/DAZ), process-wide like ``threads``: a
-                                          # matrix product on subnormal values runs ~100x slower,
-                                          # and M2's backward pass makes them once q(y|x) is
-                                          # sharp (bench/denormal_speed.py). False: IEEE floats.
+                                          # 0 (FTZ/DAZ) while fit() runs (the caller's mode is
+                                          # restored after): a matrix product on subnormal values
+                                          # runs ~200x slower on x86, and M2's backward pass makes
+                                          # them once q(y|x) is sharp (bench/denormal_speed.py).
+                                          # False: IEEE floats.
     progress: bool = True
 
     def __post_init__(self) -> None:

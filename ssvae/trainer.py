@@ -13,6 +13,7 @@ epoch, so a resumed run computes exactly what an uninterrupted one would have. A
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import math
@@ -117,14 +118,35 @@ def check_config(config: TrainConfig) -> None:
     model_options(config.model, config.model_options)
 
 
+def flushing_denormals() -> bool:
+    """Whether this thread's CPU float mode turns subnormal floats into 0 (FTZ/DAZ)."""
+    return (torch.tensor([1e-39]) * 1.0).item() == 0.0
+
+
+@contextlib.contextmanager
+def cpu_float_mode(flush_denormal: bool):
+    """Subnormal floats flushed to zero (or not) inside, the caller's mode restored after."""
+    before = flushing_denormals()
+    torch.set_flush_denormal(flush_denormal)             # a no-op where the CPU cannot
+    try:
+        yield
+    finally:
+        torch.set_flush_denormal(before)
+
+
 def fit(config: TrainConfig, report: Report | None = None, resume: bool | str | None = None,
         out_dir: str | None = None) -> dict[str, Any]:
     """Train one run and return its metrics (see the module docstring)."""
-    started = time.time()
     check_config(config)
+    with cpu_float_mode(config.flush_denormal):
+        return _fit(config, report, resume, out_dir)
+
+
+def _fit(config: TrainConfig, report: Report | None, resume: bool | str | None,
+         out_dir: str | None) -> dict[str, Any]:
+    started = time.time()
     if config.threads is not None:
         torch.set_num_threads(config.threads)
-    torch.set_flush_denormal(config.flush_denormal)      # a no-op where the CPU cannot
     device = resolve_device(config.device)
     out = Path(out_dir) if out_dir is not None else None
 

@@ -158,13 +158,22 @@ def test_fit_on_a_users_folder_tree_with_conv_networks(folder_tree, tmp_path, mo
 
 
 @pytest.mark.parametrize("flush", [True, False])
-def test_fit_sets_the_subnormal_mode_it_is_given(tmp_path, flush):
+def test_fit_trains_in_the_subnormal_mode_it_is_given_and_restores_the_callers(tmp_path, monkeypatch,
+                                                                             flush):
     """flush_denormal: subnormal floats (< 1.2e-38) become 0 on the CPU (FTZ/DAZ), or stay."""
+    import ssvae.trainer as trainer
     if not torch.set_flush_denormal(False):
         pytest.skip("this CPU cannot flush subnormal floats (no SSE3)")
+    seen = []
+    real_epoch = trainer._train_epoch
+    monkeypatch.setattr(trainer, "_train_epoch",
+                        lambda *a: seen.append(trainer.flushing_denormals()) or real_epoch(*a))
     try:
-        fit(tiny(model="supervised", epochs=1, flush_denormal=flush), out_dir=str(tmp_path / "run"))
-        tiny_value = torch.tensor([1e-39]) * 1.0
-        assert (tiny_value.item() == 0.0) == flush
+        for caller in (False, True):
+            torch.set_flush_denormal(caller)
+            fit(tiny(model="supervised", epochs=1, flush_denormal=flush),
+                out_dir=str(tmp_path / f"run{caller}"))
+            assert trainer.flushing_denormals() == caller
+        assert seen and set(seen) == {flush}
     finally:
         torch.set_flush_denormal(False)
