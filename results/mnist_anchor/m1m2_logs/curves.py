@@ -1,8 +1,10 @@
 """Validation 10-class accuracy of the M1+M2 runs at epoch marks, from their --log-epochs logs.
 
-    python results/mnist_anchor/m1m2_logs/curves.py
+    python results/mnist_anchor/m1m2_logs/curves.py            # the runs on the anchor's M1, here
+    python results/mnist_anchor/m1m2_logs/curves.py FOLDER     # every FOLDER/<name>_s<draw>.log
 """
 import re
+import sys
 from pathlib import Path
 
 HERE = Path(__file__).parent
@@ -19,6 +21,10 @@ RUNS = [("per unit (default)", "per_unit"), ("one shared scale (rejected)", "sha
         ("M2 of 1 hidden layer of 300 units (stopped at 56)", "m2h300"),
         ("dropout 0.5 + labelled batch 100 (H200, converged)", "drop50lb100")]
 MARKS = [5, 10, 15, 20, 25, 30, 35, 40, 45, 50, 60, 80]
+
+if len(sys.argv) > 1:
+    HERE = Path(sys.argv[1])
+    RUNS = [(stem, stem) for stem in sorted({p.name.rsplit("_s", 1)[0] for p in HERE.glob("*_s[0-9].log")})]
 
 print("| M2 input | draw | " + " | ".join(f"ep {m}" for m in MARKS) + " | best (epoch) | epochs run |")
 print("|---|---|" + "---|" * (len(MARKS) + 2))
