@@ -31,7 +31,7 @@ from ssvae.config import TrainConfig  # noqa: E402
 from ssvae.data import BatchSource, make_split  # noqa: E402
 from ssvae.models import build_model  # noqa: E402
 from ssvae.runinfo import load_data_cached  # noqa: E402
-from ssvae.trainer import unlabelled_pool  # noqa: E402
+from ssvae.trainer import cpu_float_mode, unlabelled_pool  # noqa: E402
 
 TINY = torch.finfo(torch.float32).tiny            # the smallest normal float32, 1.18e-38
 MODES = {"IEEE floats": False, "flushed to zero": True}
@@ -142,12 +142,12 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     print(f"# torch {torch.__version__}, {torch.get_num_threads()} thread(s), CPU")
-    print("one product [1280, 500] @ [500, 500]:")
-    matmuls(args.reps)
-    if args.run is not None:
-        print(f"training steps of {args.run}:")
-        training_steps(args.run, args.data_root, args.steps, args.reps)
-    torch.set_flush_denormal(False)
+    with cpu_float_mode(False):                 # each timed call sets its own; the caller's after
+        print("one product [1280, 500] @ [500, 500]:")
+        matmuls(args.reps)
+        if args.run is not None:
+            print(f"training steps of {args.run}:")
+            training_steps(args.run, args.data_root, args.steps, args.reps)
     return 0
 
 

@@ -31,7 +31,7 @@ from ssvae.config import TrainConfig  # noqa: E402
 from ssvae.data import BatchSource, load_dataset, make_split  # noqa: E402
 from ssvae.models import MODELS, build_model  # noqa: E402
 from ssvae.runinfo import resolve_device  # noqa: E402
-from ssvae.trainer import autocast, compute_dtype, unlabelled_pool  # noqa: E402
+from ssvae.trainer import autocast, compute_dtype, cpu_float_mode, unlabelled_pool  # noqa: E402
 
 MODELS_TO_TIME = ("m1", "m2", "m1m2", "gmvae", "supervised")
 
@@ -120,7 +120,11 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
-    torch.set_flush_denormal(TrainConfig().flush_denormal)   # as training runs (bench/denormal_speed.py)
+    with cpu_float_mode(TrainConfig().flush_denormal):   # as training runs (bench/denormal_speed.py)
+        return _time_all(args)
+
+
+def _time_all(args: argparse.Namespace) -> int:
     device = resolve_device(args.device)
     data = load_dataset(args.dataset, root=args.data_root)
     hierarchy = data.hierarchy()
