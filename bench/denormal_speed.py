@@ -28,10 +28,10 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from ssvae.config import TrainConfig  # noqa: E402
-from ssvae.data import BatchSource, make_split  # noqa: E402
+from ssvae.data import BatchSource  # noqa: E402
 from ssvae.models import build_model  # noqa: E402
-from ssvae.runinfo import load_data_cached  # noqa: E402
-from ssvae.trainer import cpu_float_mode, unlabelled_pool  # noqa: E402
+from ssvae.trainer import cpu_float_mode  # noqa: E402
+from ssvae.training_data import run_inputs, training_arrays  # noqa: E402
 
 TINY = torch.finfo(torch.float32).tiny            # the smallest normal float32, 1.18e-38
 MODES = {"IEEE floats": False, "flushed to zero": True}
@@ -95,20 +95,15 @@ def _subnormal_counter(model: torch.nn.Module) -> tuple[list[int], list]:
 def training_steps(run: Path, data_root: str, steps: int, reps: int) -> None:
     saved = torch.load(run / "last" / "state.pt", map_location="cpu", weights_only=False)
     config = TrainConfig.from_dict({**saved["config"], "data_root": data_root})
-    data = load_data_cached(config)
-    hierarchy = data.hierarchy(config.hierarchy, file=config.hierarchy_file)
-    split = make_split(data, n_labels=config.n_labels, label_fraction=config.label_fraction,
-                       split_seed=config.split_seed, val_size=config.val_size)
+    data, hierarchy, split = run_inputs(config)
     model = build_model(config, data.image_shape, hierarchy.n_classes(config.label_mode))
     stages = model.stages()                     # a finished run's index is past the last stage
     model.set_stage(stages[min(saved["state"]["stage_index"], len(stages) - 1)].name)
     model.load_state_dict(saved["model"])
-    pool = unlabelled_pool(model, data, split)
-    model.set_data_sizes(len(split.labelled_idx), len(pool))
-    y = data.train_y[split.labelled_idx]
-    y = hierarchy.collapse(y) if config.label_mode == "binary" else y
-    source = BatchSource(data.train_x[split.labelled_idx], y, pool, config.batch_size,
-                         config.labelled_batch_size, seed=0, device=torch.device("cpu"))
+    arrays = training_arrays(model, data, split, hierarchy, config.label_mode)
+    source = BatchSource(arrays.x_labelled, arrays.y_labelled, arrays.x_unlabelled,
+                         config.batch_size, config.labelled_batch_size, seed=0,
+                         device=torch.device("cpu"))
     batches = [b for _, b in zip(range(steps), source.epoch(0))]
     model.train()
 

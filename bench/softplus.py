@@ -24,6 +24,7 @@ import ssvae.nets.softplus as sp  # noqa: E402
 from ssvae.config import TrainConfig  # noqa: E402
 from ssvae.data import BatchSource, load_dataset, make_split  # noqa: E402
 from ssvae.models import build_model  # noqa: E402
+from ssvae.training_data import training_arrays  # noqa: E402
 
 OURS = sp._Softplus.apply
 IMPLEMENTATIONS = {"torch F.softplus": F.softplus, "ssvae softplus": OURS}
@@ -55,12 +56,10 @@ def m2_steps(dataset: str, root: str | None, label_mode: str, reps: int, steps: 
     split = make_split(data, n_labels=100, split_seed=0)
     config = TrainConfig(dataset=dataset, model="m2", network="mlp", classifier="mlp",
                          label_mode=label_mode, n_labels=100, progress=False)
-    y = data.train_y[split.labelled_idx]
-    y = hierarchy.collapse(y) if label_mode == "binary" else y
     torch.manual_seed(0)
-    model = build_model(config, data.image_shape, int(y.max()) + 1)
-    model.set_data_sizes(len(split.labelled_idx), len(split.unlabelled_idx))   # as the trainer does
-    source = BatchSource(data.train_x[split.labelled_idx], y, data.train_x[split.unlabelled_idx],
+    model = build_model(config, data.image_shape, hierarchy.n_classes(label_mode))
+    arrays = training_arrays(model, data, split, hierarchy, label_mode)   # as fit() does
+    source = BatchSource(arrays.x_labelled, arrays.y_labelled, arrays.x_unlabelled,
                          config.batch_size, config.labelled_batch_size, seed=0,
                          device=torch.device("cpu"))
     optimiser = torch.optim.Adam(model.parameters(), lr=1e-3)

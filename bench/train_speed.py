@@ -31,7 +31,8 @@ from ssvae.config import TrainConfig  # noqa: E402
 from ssvae.data import BatchSource, load_dataset, make_split  # noqa: E402
 from ssvae.models import MODELS, build_model  # noqa: E402
 from ssvae.runinfo import resolve_device  # noqa: E402
-from ssvae.trainer import autocast, compute_dtype, cpu_float_mode, unlabelled_pool  # noqa: E402
+from ssvae.trainer import autocast, compute_dtype, cpu_float_mode  # noqa: E402
+from ssvae.training_data import training_arrays  # noqa: E402
 
 MODELS_TO_TIME = ("m1", "m2", "m1m2", "gmvae", "supervised")
 
@@ -151,14 +152,11 @@ def _time_all(args: argparse.Namespace) -> int:
                 for earlier in model.stages():
                     model.set_stage(earlier.name)
                 model.to(device)
-                y = data.train_y[split.labelled_idx]
-                y = hierarchy.collapse(y) if mode == "binary" else y
-                x_unl = unlabelled_pool(model, data, split)   # as the trainer builds it
-                source = BatchSource(data.train_x[split.labelled_idx], y,
-                                     x_unl if stage.uses_unlabelled else None,
+                arrays = training_arrays(model, data, split, hierarchy, mode)   # as fit() does
+                source = BatchSource(arrays.x_labelled, arrays.y_labelled,
+                                     arrays.x_unlabelled if stage.uses_unlabelled else None,
                                      config.batch_size, config.labelled_batch_size, seed=0,
                                      device=device)
-                model.set_data_sizes(len(split.labelled_idx), len(x_unl))   # α's scale, as there
                 rate = time_steps(model, source, args.steps, args.warmup, device)
                 flops_text, frac_text = "", ""
                 if name == "m2":

@@ -25,12 +25,13 @@ import torch
 
 from ssvae.checkpoint import save_state
 from ssvae.config import TrainConfig
-from ssvae.data import BatchSource, make_split, to_unit
+from ssvae.data import BatchSource, to_unit
 from ssvae.evaluation import accuracies, mean_loss_terms
 from ssvae.models import build_model
 from ssvae.models.base import SemiSupervisedModel, Stage
 from ssvae.resume import TrainState, restore, resume_dir
-from ssvae.runinfo import device_name, git_revision, load_data_cached, resolve_device, versions
+from ssvae.runinfo import device_name, git_revision, resolve_device, versions
+from ssvae.training_data import run_inputs, training_arrays
 
 Report = Callable[[dict, "str | None"], None]
 
@@ -96,18 +97,6 @@ def _train_epoch(model: SemiSupervisedModel, source: BatchSource, optimiser: tor
     return total / max(count, 1)
 
 
-def unlabelled_pool(model: SemiSupervisedModel, data, split) -> torch.Tensor:
-    """The images of the unlabelled term (uint8): the split's unlabelled part, plus the labelled
-    images for models that count them there, plus the data set's extra unlabelled images."""
-    pool = split.unlabelled_idx
-    if model.labelled_in_unlabelled_pool:
-        pool = torch.cat([pool, split.labelled_idx]).sort().values
-    parts = [data.train_x[pool]]
-    if data.extra_unlabelled_x is not None:
-        parts.append(data.extra_unlabelled_x)
-    return torch.cat(parts)
-
-
 def check_config(config: TrainConfig) -> None:
     """Cheap checks that need the registries: names and model options (before any data loads)."""
     from ssvae.data import DATASETS
@@ -134,39 +123,42 @@ def cpu_float_mode(flush_denormal: bool):
         torch.set_flush_denormal(before)
 
 
+@contextlib.contextmanager
+def torch_threads(threads: int | None):
+    """Torch's intra-op thread count set to ``threads`` inside (None: left as it is), the
+    caller's count restored after."""
+    before = torch.get_num_threads()
+    if threads is not None:
+        torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 def fit(config: TrainConfig, report: Report | None = None, resume: bool | str | None = None,
         out_dir: str | None = None) -> dict[str, Any]:
     """Train one run and return its metrics (see the module docstring)."""
     check_config(config)
-    with cpu_float_mode(config.flush_denormal):
+    with cpu_float_mode(config.flush_denormal), torch_threads(config.threads):
         return _fit(config, report, resume, out_dir)
 
 
 def _fit(config: TrainConfig, report: Report | None, resume: bool | str | None,
          out_dir: str | None) -> dict[str, Any]:
     started = time.time()
-    if config.threads is not None:
-        torch.set_num_threads(config.threads)
     device = resolve_device(config.device)
     out = Path(out_dir) if out_dir is not None else None
 
-    data = load_data_cached(config)
-    hierarchy = data.hierarchy(config.hierarchy, file=config.hierarchy_file)
-    split = make_split(data, n_labels=config.n_labels, label_fraction=config.label_fraction,
-                       split_seed=config.split_seed, val_size=config.val_size)
+    data, hierarchy, split = run_inputs(config)
     binary = config.label_mode == "binary"
     n_classes = hierarchy.n_classes(config.label_mode)
 
-    def in_mode(y_sub: torch.Tensor) -> torch.Tensor:
-        return hierarchy.collapse(y_sub) if binary else y_sub
-
     torch.manual_seed(config.train_seed)
     model = build_model(config, data.image_shape, n_classes).to(device)
-    x_lab = data.train_x[split.labelled_idx]                    # uint8 [n_l, C, H, W]
-    y_lab = in_mode(data.train_y[split.labelled_idx])           # int64 [n_l]
-    x_unl = unlabelled_pool(model, data, split)                 # uint8 [n_u, C, H, W]
-    x_val, y_val = data.train_x[split.val_idx], data.train_y[split.val_idx]
-    model.set_data_sizes(x_lab.shape[0], x_unl.shape[0])       # M2 scales α from these
+    arrays = training_arrays(model, data, split, hierarchy, config.label_mode)
+    x_lab, y_lab, x_unl = arrays.x_labelled, arrays.y_labelled, arrays.x_unlabelled
+    x_val, y_val = arrays.x_val, arrays.y_val
 
     state, optimiser_state = TrainState(), None
     checkpoint_dir = resume_dir(resume, out)

@@ -177,3 +177,21 @@ def test_fit_trains_in_the_subnormal_mode_it_is_given_and_restores_the_callers(t
         assert seen and set(seen) == {flush}
     finally:
         torch.set_flush_denormal(False)
+
+
+@pytest.mark.parametrize("threads", [1, 2, None])
+def test_fit_trains_on_the_threads_it_is_given_and_restores_the_callers(tmp_path, monkeypatch,
+                                                                      threads):
+    import ssvae.trainer as trainer
+    seen = []
+    real_epoch = trainer._train_epoch
+    monkeypatch.setattr(trainer, "_train_epoch",
+                        lambda *a: seen.append(torch.get_num_threads()) or real_epoch(*a))
+    caller = torch.get_num_threads()
+    try:
+        torch.set_num_threads(3)
+        fit(tiny(model="supervised", epochs=1, threads=threads), out_dir=str(tmp_path / "run"))
+        assert torch.get_num_threads() == 3
+        assert seen and set(seen) == {3 if threads is None else threads}
+    finally:
+        torch.set_num_threads(caller)

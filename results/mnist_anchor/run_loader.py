@@ -9,7 +9,7 @@ import torch
 
 from ssvae.config import TrainConfig
 from ssvae.models import build_model
-from ssvae.runinfo import load_data_cached
+from ssvae.training_data import run_inputs
 
 
 def load_run(argv=None):
@@ -20,8 +20,7 @@ def load_run(argv=None):
     torch.set_num_threads(1)
     saved = json.loads((args.run / "metrics.json").read_text())
     config = TrainConfig.from_dict({**json.loads(saved["config_json"]), "data_root": args.data_root})
-    data = load_data_cached(config)
-    hierarchy = data.hierarchy(config.hierarchy, file=config.hierarchy_file)
+    data, hierarchy, _ = run_inputs(config)
     model = build_model(config, data.image_shape, hierarchy.n_classes(config.label_mode))
     model.load_state_dict(torch.load(args.run / "best" / "model.pt", weights_only=False))
     model.eval()
