@@ -221,7 +221,8 @@ def _fit(config: TrainConfig, report: Report | None, resume: bool | str | None,
         state.stage_wall_s, state.time_limited = 0.0, False
         _save_last(out, model, None, state, config)
 
-    return _finish(config, model, data, split, hierarchy, binary, device, state, out, started)
+    return _finish(config, model, data, split, x_val, y_val, hierarchy, binary, device, state, out,
+                   started)
 
 
 def _validate(model: SemiSupervisedModel, x_val: torch.Tensor, y_val: torch.Tensor, hierarchy,
@@ -239,11 +240,11 @@ def _validate(model: SemiSupervisedModel, x_val: torch.Tensor, y_val: torch.Tens
     return val
 
 
-def _finish(config, model, data, split, hierarchy, binary, device, state, out, started) -> dict:
+def _finish(config, model, data, split, x_val, y_val, hierarchy, binary, device, state, out,
+            started) -> dict:
     """Evaluate the selected model once on validation and test; write metrics.json and grids."""
     model.eval()
-    val = accuracies(model, data.train_x[split.val_idx], data.train_y[split.val_idx],
-                     hierarchy, binary, device)
+    val = accuracies(model, x_val, y_val, hierarchy, binary, device)
     test = accuracies(model, data.test_x, data.test_y, hierarchy, binary, device)
     metrics: dict[str, Any] = {
         "run_id": config.run_id, "dataset": config.dataset, "hierarchy": hierarchy.name,
