@@ -131,6 +131,9 @@ class TrainConfig:
     lr: float = 1e-3
     weight_decay: float = 0.0
     kl_warmup_epochs: int = 0             # linear KL warm-up, counted per optimiser step
+    ema_decay: float = 0.0                # > 0: validation, selection, best/ and test use an
+                                          # exponential moving average of the stage's weights
+                                          # with this decay per step (ssvae/averaging.py); 0: off
     max_stage_s: float | None = None      # wall-clock bound per stage, like ``epochs``: checked
                                           # after each epoch; a stage that reaches it ends as at
                                           # the epoch bound (metrics' ``stopped_by``: time_limit).
@@ -182,6 +185,10 @@ class TrainConfig:
         _check_float("lr", self.lr, 0.0, 10.0, low_open=True)
         _check_float("weight_decay", self.weight_decay, 0.0)
         _check_int("kl_warmup_epochs", self.kl_warmup_epochs, 0)
+        _check_float("ema_decay", self.ema_decay, 0.0)
+        if self.ema_decay >= 1.0:
+            raise ConfigError(f"ema_decay={self.ema_decay!r} must be >= 0.0 and < 1.0 (0: no "
+                              f"weight averaging; 0.999 averages over ~1000 steps)")
         _check_float("loss_rel_tol", self.loss_rel_tol, 0.0, 1.0)
         _check_float("max_stage_s", self.max_stage_s, 0.0, low_open=True, optional=True)
         _check_int("threads", self.threads, 1, optional=True)

@@ -53,6 +53,7 @@ class TrainState:
     time_limited: bool = False      # the current stage reached ``max_stage_s``
     stage_ends: list = field(default_factory=list)  # per finished stage: name, epochs, capped
     reopen: dict | None = None      # the final stage as it was before finishing, when capped
+    average: dict | None = None     # the current stage's weight average (``ema_decay`` > 0)
 
     def end_stage(self, name: str, patience: int, final: bool, model: SemiSupervisedModel,
                   optimiser: torch.optim.Optimizer) -> None:
@@ -68,7 +69,8 @@ class TrainState:
                            "stage_epoch": self.stage_epoch, "best_score": self.best_score,
                            "epochs_since_best": self.epochs_since_best,
                            "stage_wall_s": self.stage_wall_s,
-                           "best_model": self.best_model}
+                           "best_model": self.best_model,
+                           "average": copy.deepcopy(self.average)}
 
 
 def resume_dir(resume: bool | str | None, out: Path | None) -> Path | None:
@@ -138,6 +140,7 @@ def _extend(path: Path, state: TrainState, stages, weights, optimiser):
         state.best_score, state.epochs_since_best = r["best_score"], r["epochs_since_best"]
         state.best_model, state.reopen = r["best_model"], None
         state.stage_wall_s = r.get("stage_wall_s", 0.0)     # absent before max_stage_s existed
+        state.average = r.get("average")                     # absent before ema_decay existed
         state.stage_ends = state.stage_ends[:-1]
         return r["model"], r["optimiser"]
     return weights, optimiser

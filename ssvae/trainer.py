@@ -23,6 +23,7 @@ from typing import Any, Callable
 
 import torch
 
+from ssvae.averaging import ExponentialAverage
 from ssvae.checkpoint import save_state
 from ssvae.config import TrainConfig
 from ssvae.data import BatchSource, to_unit
@@ -74,7 +75,8 @@ def autocast(device: torch.device):
 
 
 def _train_epoch(model: SemiSupervisedModel, source: BatchSource, optimiser: torch.optim.Optimizer,
-                 state: TrainState, config: TrainConfig, device: torch.device) -> float:
+                 state: TrainState, config: TrainConfig, device: torch.device,
+                 average: ExponentialAverage | None = None) -> float:
     model.train()
     total, count = 0.0, 0
     # The model's own noise (reparameterisation, dropout) is seeded per epoch: exact resume.
@@ -91,6 +93,8 @@ def _train_epoch(model: SemiSupervisedModel, source: BatchSource, optimiser: tor
         optimiser.zero_grad(set_to_none=True)
         out.loss.backward()
         optimiser.step()
+        if average is not None:
+            average.update()
         state.step += 1
         total += out.loss.item()
         count += 1
@@ -175,6 +179,11 @@ def _fit(config: TrainConfig, report: Report | None, resume: bool | str | None,
         if optimiser_state is not None:
             optimiser.load_state_dict(optimiser_state)
             optimiser_state = None
+        average = None
+        if config.ema_decay > 0:
+            average = ExponentialAverage(model.stage_parameters(), config.ema_decay, stage_index,
+                                         state.average)
+            state.average = average.stored
         source = BatchSource(x_lab, y_lab, x_unl if stage.uses_unlabelled else None,
                              config.batch_size, config.labelled_batch_size,
                              seed=config.train_seed, device=device,
@@ -187,16 +196,20 @@ def _fit(config: TrainConfig, report: Report | None, resume: bool | str | None,
                 state.time_limited = True               # the stage's wall-clock bound
                 break
             epoch_start = time.time()
-            train_loss = _train_epoch(model, source, optimiser, state, config, device)
-            # M1's head is fitted after its VAE stage: accuracy exists only in stages with labels.
-            val = _validate(model, x_val, y_val, hierarchy, binary, device, stage,
-                            config.select_on, with_accuracy=stage.uses_labels)
+            train_loss = _train_epoch(model, source, optimiser, state, config, device, average)
+            with average.applied() if average is not None else contextlib.nullcontext():
+                # M1's head is fitted after its VAE stage: accuracy exists only in stages with
+                # labels. With ema_decay, validation and the selected model are the average's.
+                val = _validate(model, x_val, y_val, hierarchy, binary, device, stage,
+                                config.select_on, with_accuracy=stage.uses_labels)
+                score = _score(stage, val)
+                improved = _improved(stage, score, state.best_score, config.loss_rel_tol)
+                if improved:
+                    state.best_model = copy.deepcopy(model.state_dict())
             state.stage_epoch += 1
             state.global_epoch += 1
-            score = _score(stage, val)
-            if _improved(stage, score, state.best_score, config.loss_rel_tol):
+            if improved:
                 state.best_score, state.epochs_since_best = score, 0
-                state.best_model = copy.deepcopy(model.state_dict())
             else:
                 state.epochs_since_best += 1
             elapsed = time.time() - epoch_start
@@ -218,7 +231,7 @@ def _fit(config: TrainConfig, report: Report | None, resume: bool | str | None,
         state.best_model = copy.deepcopy(model.state_dict())
         state.stage_index, state.stage_epoch = stage_index + 1, 0
         state.best_score, state.epochs_since_best = -math.inf, 0
-        state.stage_wall_s, state.time_limited = 0.0, False
+        state.stage_wall_s, state.time_limited, state.average = 0.0, False, None
         _save_last(out, model, None, state, config)
 
     return _finish(config, model, data, split, x_val, y_val, hierarchy, binary, device, state, out,
