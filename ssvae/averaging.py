@@ -52,8 +52,7 @@ class ExponentialAverage:
         if not self.parameters:
             return
         beta = self.weight()
-        current = [p.detach().to(s.dtype) for p, s in zip(self.parameters, self.shadow)]
-        torch._foreach_lerp_(self.shadow, current, 1.0 - beta)
+        torch._foreach_lerp_(self.shadow, [p.detach() for p in self.parameters], 1.0 - beta)
         self.stored["updates"] += 1
 
     @contextlib.contextmanager

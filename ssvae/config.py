@@ -77,15 +77,16 @@ def _check_int(name: str, value: Any, low: int, high: int | None = None, optiona
 
 
 def _check_float(name: str, value: Any, low: float, high: float | None = None, *,
-                 low_open: bool = False, optional: bool = False) -> None:
+                 low_open: bool = False, high_open: bool = False, optional: bool = False) -> None:
     if value is None and optional:
         return
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise ConfigError(f"{name}={value!r} must be a finite number")
     bad_low = value <= low if low_open else value < low
-    if bad_low or (high is not None and value > high):
+    bad_high = high is not None and (value >= high if high_open else value > high)
+    if bad_low or bad_high:
         lo = f"> {low}" if low_open else f">= {low}"
-        hi = f" and <= {high}" if high is not None else ""
+        hi = "" if high is None else f" and < {high}" if high_open else f" and <= {high}"
         raise ConfigError(f"{name}={value!r} must be {lo}{hi}")
 
 
@@ -185,10 +186,7 @@ class TrainConfig:
         _check_float("lr", self.lr, 0.0, 10.0, low_open=True)
         _check_float("weight_decay", self.weight_decay, 0.0)
         _check_int("kl_warmup_epochs", self.kl_warmup_epochs, 0)
-        _check_float("ema_decay", self.ema_decay, 0.0)
-        if self.ema_decay >= 1.0:
-            raise ConfigError(f"ema_decay={self.ema_decay!r} must be >= 0.0 and < 1.0 (0: no "
-                              f"weight averaging; 0.999 averages over ~1000 steps)")
+        _check_float("ema_decay", self.ema_decay, 0.0, 1.0, high_open=True)
         _check_float("loss_rel_tol", self.loss_rel_tol, 0.0, 1.0)
         _check_float("max_stage_s", self.max_stage_s, 0.0, low_open=True, optional=True)
         _check_int("threads", self.threads, 1, optional=True)
