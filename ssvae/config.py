@@ -135,6 +135,10 @@ class TrainConfig:
     ema_decay: float = 0.0                # > 0: validation, selection, best/ and test use an
                                           # exponential moving average of the stage's weights
                                           # with this decay per step (ssvae/averaging.py); 0: off
+    lr_decays: int = 0                    # > 0: when patience runs out, up to this many times go
+                                          # back to the stage's best weights and go on at
+                                          # lr * lr_decay_factor^k (ssvae/plateau.py); 0: stop
+    lr_decay_factor: float = 0.1          # the learning rate's factor at each such decay
     max_stage_s: float | None = None      # wall-clock bound per stage, like ``epochs``: checked
                                           # after each epoch; a stage that reaches it ends as at
                                           # the epoch bound (metrics' ``stopped_by``: time_limit).
@@ -187,6 +191,9 @@ class TrainConfig:
         _check_float("weight_decay", self.weight_decay, 0.0)
         _check_int("kl_warmup_epochs", self.kl_warmup_epochs, 0)
         _check_float("ema_decay", self.ema_decay, 0.0, 1.0, high_open=True)
+        _check_int("lr_decays", self.lr_decays, 0)
+        _check_float("lr_decay_factor", self.lr_decay_factor, 0.0, 1.0, low_open=True,
+                     high_open=True)
         _check_float("loss_rel_tol", self.loss_rel_tol, 0.0, 1.0)
         _check_float("max_stage_s", self.max_stage_s, 0.0, low_open=True, optional=True)
         _check_int("threads", self.threads, 1, optional=True)

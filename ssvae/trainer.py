@@ -30,8 +30,10 @@ from ssvae.data import BatchSource, to_unit
 from ssvae.evaluation import accuracies, mean_loss_terms
 from ssvae.models import build_model
 from ssvae.models.base import SemiSupervisedModel, Stage
+from ssvae.plateau import new_optimiser, set_lr, stage_lr
 from ssvae.resume import TrainState, restore, resume_dir
 from ssvae.runinfo import device_name, git_revision, resolve_device, versions
+from ssvae.selection import improved as _improved, score as _score
 from ssvae.training_data import run_inputs, training_arrays
 
 Report = Callable[[dict, "str | None"], None]
@@ -46,21 +48,6 @@ def _kl_weight(config: TrainConfig, step: int, steps_per_epoch: int) -> float:
     if config.kl_warmup_epochs == 0:
         return 1.0
     return min(1.0, (step + 1) / (config.kl_warmup_epochs * steps_per_epoch))
-
-
-def _score(stage: Stage, val: dict) -> float:
-    """Larger is better: the trained label space's accuracy, or the negative validation loss."""
-    if stage.select_on == "val_loss":
-        return -val["val_loss"]
-    return val["val_acc"]
-
-
-def _improved(stage: Stage, score: float, best: float, loss_rel_tol: float) -> bool:
-    """Accuracy: any gain. Loss (score = -loss): a gain of more than ``loss_rel_tol`` of the best
-    loss, so a VAE creeping down by 0.01 % per epoch counts as converged."""
-    if stage.select_on == "val_loss" and math.isfinite(best):
-        return score > best + loss_rel_tol * abs(best)
-    return score > best
 
 
 def compute_dtype(device: torch.device) -> torch.dtype:
@@ -174,16 +161,13 @@ def _fit(config: TrainConfig, report: Report | None, resume: bool | str | None,
         stage = stages[stage_index]
         model.set_stage(stage.name)
         model.to(device)
-        optimiser = torch.optim.Adam(model.stage_parameters(), lr=config.lr,
-                                     weight_decay=config.weight_decay)
+        optimiser = new_optimiser(model.stage_parameters(), config, state.lr_decays_done)
         if optimiser_state is not None:
             optimiser.load_state_dict(optimiser_state)
+            set_lr(optimiser, stage_lr(config, state.lr_decays_done))
             optimiser_state = None
-        average = None
-        if config.ema_decay > 0:
-            average = ExponentialAverage(model.stage_parameters(), config.ema_decay, stage_index,
-                                         state.average)
-            state.average = average.stored
+        average = _average(model, config, stage_index, state.average)
+        state.average = None if average is None else average.stored
         source = BatchSource(x_lab, y_lab, x_unl if stage.uses_unlabelled else None,
                              config.batch_size, config.labelled_batch_size,
                              seed=config.train_seed, device=device,
@@ -191,7 +175,9 @@ def _fit(config: TrainConfig, report: Report | None, resume: bool | str | None,
         epochs = _progress(range(state.stage_epoch, config.epochs), config, stage)
         for _ in epochs:
             if state.epochs_since_best >= config.patience:
-                break                                   # early stopping on validation
+                if state.lr_decays_done >= config.lr_decays:
+                    break                               # early stopping on validation
+                optimiser, average = _decay_lr(model, config, state, stage_index)
             if config.max_stage_s is not None and state.stage_wall_s >= config.max_stage_s:
                 state.time_limited = True               # the stage's wall-clock bound
                 break
@@ -216,6 +202,7 @@ def _fit(config: TrainConfig, report: Report | None, resume: bool | str | None,
             state.wall_s += elapsed
             state.stage_wall_s += elapsed
             metrics = {"epoch": state.global_epoch, "stage": stage.name, "train_loss": train_loss,
+                       "lr": optimiser.param_groups[0]["lr"],
                        **{k: v for k, v in val.items() if k != "val_acc"},
                        "selection_metric": score}
             state.history.append(metrics)
@@ -225,17 +212,38 @@ def _fit(config: TrainConfig, report: Report | None, resume: bool | str | None,
             if report is not None:
                 report(metrics, checkpoint)
         state.end_stage(stage.name, config.patience, stage_index == len(stages) - 1, model,
-                        optimiser)
+                        optimiser, decays_left=state.lr_decays_done < config.lr_decays)
         model.load_state_dict(state.best_model)
         model.finish_stage(to_unit(x_lab.to(device)), y_lab.to(device))
         state.best_model = copy.deepcopy(model.state_dict())
         state.stage_index, state.stage_epoch = stage_index + 1, 0
         state.best_score, state.epochs_since_best = -math.inf, 0
         state.stage_wall_s, state.time_limited, state.average = 0.0, False, None
+        state.lr_decays_done = 0
         _save_last(out, model, None, state, config)
 
     return _finish(config, model, data, split, x_val, y_val, hierarchy, binary, device, state, out,
                    started)
+
+
+def _average(model: SemiSupervisedModel, config: TrainConfig, stage_index: int,
+             stored: dict | None) -> ExponentialAverage | None:
+    """The stage's weight average (``ema_decay`` > 0), continued from ``stored`` when given."""
+    if config.ema_decay == 0:
+        return None
+    return ExponentialAverage(model.stage_parameters(), config.ema_decay, stage_index, stored)
+
+
+def _decay_lr(model: SemiSupervisedModel, config: TrainConfig, state: TrainState,
+              stage_index: int) -> tuple[torch.optim.Optimizer, ExponentialAverage | None]:
+    """Patience ran out with a decay left (``ssvae/plateau.py``): back to the stage's best
+    weights, a fresh Adam at the next learning rate, a fresh weight average, patience anew."""
+    model.load_state_dict(state.best_model)
+    state.lr_decays_done += 1
+    state.epochs_since_best = 0
+    average = _average(model, config, stage_index, None)
+    state.average = None if average is None else average.stored
+    return new_optimiser(model.stage_parameters(), config, state.lr_decays_done), average
 
 
 def _validate(model: SemiSupervisedModel, x_val: torch.Tensor, y_val: torch.Tensor, hierarchy,

@@ -95,7 +95,7 @@ def test_a_stage_ended_by_patience_is_not_reopened():
     state = TrainState(stage_epoch=7, epochs_since_best=3, best_score=0.5)
     state.end_stage("main", patience=3, final=True, model=model, optimiser=optimiser)
     assert state.stage_ends == [{"stage": "main", "epochs": 7, "capped": False,
-                                 "stopped_by": "patience"}]
+                                 "stopped_by": "patience", "lr_decays": 0, "wall_s": 0.0}]
     assert state.reopen is None
     state.stage_index = 1
     weights, opt = _extend("ckpt", state, ("main",), {"w": 1}, None)

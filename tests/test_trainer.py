@@ -48,8 +48,10 @@ def test_fit_returns_flat_metrics_and_reports_validation_only(label_mode, tmp_pa
 def test_stage_time_limit_ends_the_stage_and_says_so(tmp_path):
     limited = fit(tiny(model="m2", epochs=5, max_stage_s=1e-6), out_dir=str(tmp_path / "t"))
     assert limited["epochs"] == 1 and limited["stopped_by"] == "time_limit"
-    assert limited["stage_ends"] == [{"stage": "main", "epochs": 1, "capped": True,
-                                      "stopped_by": "time_limit"}]
+    ends = limited["stage_ends"]
+    assert len(ends) == 1 and 0.0 < ends[0].pop("wall_s") < 60.0
+    assert ends == [{"stage": "main", "epochs": 1, "capped": True, "stopped_by": "time_limit",
+                     "lr_decays": 0}]
     assert 0.0 <= limited["test_subclass_acc"] <= 1.0        # the selected model is evaluated
     bounded = fit(tiny(model="m2", epochs=1))
     assert bounded["stopped_by"] == "epoch_bound"
@@ -128,7 +130,7 @@ def test_select_on_binary_uses_binary_validation_accuracy(tmp_path):
 
 def test_loss_stages_need_a_relative_gain_to_count_as_improving():
     from ssvae.models.base import Stage
-    from ssvae.trainer import _improved
+    from ssvae.selection import improved as _improved
 
     loss_stage, acc_stage = Stage("vae", select_on="val_loss"), Stage("main")
     assert _improved(loss_stage, -99.0, -math.inf, 1e-3)
