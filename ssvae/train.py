@@ -78,12 +78,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def epoch_logger(stream: typing.TextIO):
-    """A ``report`` callback that writes one line per epoch: stage, losses, validation metrics."""
+    """A ``report`` callback that writes one line per epoch: stage, learning rate, losses,
+    validation metrics."""
     last = [time.time()]
 
     def report(metrics: dict, checkpoint: str | None) -> None:
         now = time.time()
         parts = [f"epoch {metrics['epoch']:>4d}", f"[{metrics['stage']}]"]
+        if metrics.get("lr") is not None:
+            parts.append(f"lr {metrics['lr']:.3g}")
         for key in ("train_loss", "val_loss", "val_binary_acc", "val_subclass_acc",
                     "selection_metric"):
             value = metrics.get(key)

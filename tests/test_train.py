@@ -74,6 +74,7 @@ def test_log_epochs_prints_one_line_per_epoch(tmp_path, capsys):
     lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("epoch")]
     assert len(lines) == 2                                   # two epochs of M1's VAE stage
     assert "[vae]" in lines[0] and "val_loss" in lines[0] and "val_subclass_acc" not in lines[0]
+    assert "lr 0.001 " in lines[0]
     assert lines[1].startswith("epoch    2")
 
 
