@@ -2,8 +2,9 @@
 
 Pure: a config in, a flat metrics dict out (DESIGN.md §6 keys). Progress goes to a ``report``
 callback once per epoch, with validation metrics only; ``tune/`` binds it to ``ray.tune.report``.
-Model selection and early stopping use the validation part only; the test set is evaluated once,
-at the end, with the selected model.
+Model selection and early stopping use the validation part only (``ssvae/selection.py``; with
+``lr_decays``, a plateau first sends training back to the best weights at a lower learning rate,
+``ssvae/plateau.py``); the test set is evaluated once, at the end, with the selected model.
 
 Checkpoints (when ``out_dir`` is given): ``out_dir/last`` holds the whole training state after
 every finished epoch (written atomically), ``out_dir/best`` the selected model. ``resume=True``
