@@ -34,8 +34,3 @@ def new_optimiser(parameters, config: TrainConfig, decays_done: int) -> torch.op
     return torch.optim.Adam(parameters, lr=stage_lr(config, decays_done),
                             weight_decay=config.weight_decay)
 
-
-def set_lr(optimiser: torch.optim.Optimizer, lr: float) -> None:
-    """Every parameter group's learning rate (a restored optimiser keeps its saved one)."""
-    for group in optimiser.param_groups:
-        group["lr"] = lr

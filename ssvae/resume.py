@@ -40,6 +40,7 @@ import torch
 from ssvae.checkpoint import load_state
 from ssvae.config import TrainConfig
 from ssvae.models.base import SemiSupervisedModel
+from ssvae.selection import replay
 
 BOUNDS = ("epochs", "max_stage_s")   # per-stage bounds: a resume may raise them
 GROWABLE = BOUNDS + ("lr_decays",)   # ... and the number of learning-rate decays on a plateau
@@ -149,9 +150,8 @@ def _extend(path: Path, state: TrainState, stages, weights, optimiser,
     bounds_grew = old is None or any(getattr(new, b) != getattr(old, b) for b in BOUNDS)
     more_decays = old is not None and new.lr_decays > old.lr_decays
     if len(state.stage_ends) < state.stage_index:       # every finished stage records its end
-        raise ValueError(f"cannot extend {path}: stage(s) ['(unknown: checkpoint written before "
-                         f"stage ends were recorded)'] may have ended at a bound; a new run is "
-                         f"needed")
+        raise ValueError(f"cannot extend {path}: it was written before stage ends were recorded, "
+                         f"so whether a stage ended at a bound is unknown; a new run is needed")
     final_done = state.stage_index >= len(stages)
     earlier = state.stage_ends[:len(stages) - 1] if final_done else state.stage_ends
     cut = [e["stage"] for e in earlier if e["capped"]] if bounds_grew else []
@@ -189,8 +189,6 @@ def _reopen_plateau(path: Path, state: TrainState, stages, config: TrainConfig) 
     and the patience counter are replayed from the stage's history with the selection rule of
     the training loop, so the continuation is the run that ``lr_decays`` would have made from
     the start. Returns the weights to load."""
-    from ssvae.selection import replay
-
     end, stage = state.stage_ends[-1], stages[-1]
     history = state.history[len(state.history) - end["epochs"]:]
     if end["epochs"] == 0 or any(h.get("stage") != stage.name for h in history):

@@ -31,7 +31,7 @@ from ssvae.data import BatchSource, to_unit
 from ssvae.evaluation import accuracies, mean_loss_terms
 from ssvae.models import build_model
 from ssvae.models.base import SemiSupervisedModel, Stage
-from ssvae.plateau import new_optimiser, set_lr, stage_lr
+from ssvae.plateau import new_optimiser
 from ssvae.resume import TrainState, restore, resume_dir
 from ssvae.runinfo import device_name, git_revision, resolve_device, versions
 from ssvae.selection import improved as _improved, score as _score
@@ -164,11 +164,9 @@ def _fit(config: TrainConfig, report: Report | None, resume: bool | str | None,
         model.to(device)
         optimiser = new_optimiser(model.stage_parameters(), config, state.lr_decays_done)
         if optimiser_state is not None:
-            optimiser.load_state_dict(optimiser_state)
-            set_lr(optimiser, stage_lr(config, state.lr_decays_done))
+            optimiser.load_state_dict(optimiser_state)       # with its learning rate
             optimiser_state = None
-        average = _average(model, config, stage_index, state.average)
-        state.average = None if average is None else average.stored
+        average = _average(model, config, state, stage_index, state.average)
         source = BatchSource(x_lab, y_lab, x_unl if stage.uses_unlabelled else None,
                              config.batch_size, config.labelled_batch_size,
                              seed=config.train_seed, device=device,
@@ -227,12 +225,16 @@ def _fit(config: TrainConfig, report: Report | None, resume: bool | str | None,
                    started)
 
 
-def _average(model: SemiSupervisedModel, config: TrainConfig, stage_index: int,
-             stored: dict | None) -> ExponentialAverage | None:
-    """The stage's weight average (``ema_decay`` > 0), continued from ``stored`` when given."""
-    if config.ema_decay == 0:
-        return None
-    return ExponentialAverage(model.stage_parameters(), config.ema_decay, stage_index, stored)
+def _average(model: SemiSupervisedModel, config: TrainConfig, state: TrainState,
+             stage_index: int, stored: dict | None) -> ExponentialAverage | None:
+    """The stage's weight average (``ema_decay`` > 0), continued from ``stored`` when given
+    (None: from the current weights); ``state.average`` holds it for the checkpoints."""
+    average = None
+    if config.ema_decay > 0:
+        average = ExponentialAverage(model.stage_parameters(), config.ema_decay, stage_index,
+                                     stored)
+    state.average = None if average is None else average.stored
+    return average
 
 
 def _decay_lr(model: SemiSupervisedModel, config: TrainConfig, state: TrainState,
@@ -242,8 +244,7 @@ def _decay_lr(model: SemiSupervisedModel, config: TrainConfig, state: TrainState
     model.load_state_dict(state.best_model)
     state.lr_decays_done += 1
     state.epochs_since_best = 0
-    average = _average(model, config, stage_index, None)
-    state.average = None if average is None else average.stored
+    average = _average(model, config, state, stage_index, None)
     return new_optimiser(model.stage_parameters(), config, state.lr_decays_done), average
 
 
