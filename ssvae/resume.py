@@ -88,6 +88,11 @@ class TrainState:
                            "lr_decays_done": self.lr_decays_done}
 
 
+class ResumeMismatch(ValueError):
+    """A checkpoint that belongs to another run (its config differs in what changes the result,
+    or a bound shrank): it cannot be continued, only replaced by a fresh start."""
+
+
 def resume_dir(resume: bool | str | None, out: Path | None) -> Path | None:
     """The checkpoint folder to continue from, or None for a fresh start."""
     if resume in (None, False):
@@ -106,14 +111,14 @@ def resume_dir(resume: bool | str | None, out: Path | None) -> Path | None:
 def restore(path: Path, model: SemiSupervisedModel,
             config: TrainConfig) -> tuple[TrainState, dict | None]:
     """Load ``path`` into ``model``; return the state and the optimiser state (None between
-    stages). Raises ValueError when the checkpoint belongs to another run."""
+    stages). Raises ResumeMismatch when the checkpoint belongs to another run."""
     saved = load_state(path)
     old = TrainConfig.from_dict(saved["config"])
     before, now = old.identity(), config.identity()
     changed = sorted(k for k in before.keys() | now.keys()
                      if k not in GROWABLE and before.get(k) != now.get(k))
     if changed:
-        raise ValueError(f"cannot resume from {path}: the config differs in {changed}")
+        raise ResumeMismatch(f"cannot resume from {path}: the config differs in {changed}")
     state = TrainState(**saved["state"])
     weights, optimiser = saved["model"], saved.get("optimiser")
     stages = model.stages()
@@ -130,15 +135,15 @@ def restore(path: Path, model: SemiSupervisedModel,
 def _check_growth(path: Path, old: TrainConfig, new: TrainConfig) -> None:
     """Each stage bound may grow (``max_stage_s`` may also be removed), never shrink."""
     if new.epochs < old.epochs:
-        raise ValueError(f"cannot resume from {path} with epochs={new.epochs}: it was started with "
+        raise ResumeMismatch(f"cannot resume from {path} with epochs={new.epochs}: it was started with "
                          f"epochs={old.epochs}; the bound can only grow (or start a new run)")
     if new.max_stage_s is not None and (old.max_stage_s is None
                                         or new.max_stage_s < old.max_stage_s):
-        raise ValueError(f"cannot resume from {path} with max_stage_s={new.max_stage_s}: it was "
+        raise ResumeMismatch(f"cannot resume from {path} with max_stage_s={new.max_stage_s}: it was "
                          f"started with max_stage_s={old.max_stage_s}; the bound can only grow or "
                          f"be removed (or start a new run)")
     if new.lr_decays < old.lr_decays:
-        raise ValueError(f"cannot resume from {path} with lr_decays={new.lr_decays}: it was "
+        raise ResumeMismatch(f"cannot resume from {path} with lr_decays={new.lr_decays}: it was "
                          f"started with lr_decays={old.lr_decays}; the count can only grow (or "
                          f"start a new run)")
 

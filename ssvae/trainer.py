@@ -129,15 +129,16 @@ def torch_threads(threads: int | None):
 
 
 def fit(config: TrainConfig, report: Report | None = None, resume: bool | str | None = None,
-        out_dir: str | None = None) -> dict[str, Any]:
-    """Train one run and return its metrics (see the module docstring)."""
+        out_dir: str | None = None, evaluate_test: bool = True) -> dict[str, Any]:
+    """Train one run and return its metrics (see the module docstring). ``evaluate_test=False``
+    (search trials) never touches the test set: no test metrics, no grids of test images."""
     check_config(config)
     with cpu_float_mode(config.flush_denormal), torch_threads(config.threads):
-        return _fit(config, report, resume, out_dir)
+        return _fit(config, report, resume, out_dir, evaluate_test)
 
 
 def _fit(config: TrainConfig, report: Report | None, resume: bool | str | None,
-         out_dir: str | None) -> dict[str, Any]:
+         out_dir: str | None, evaluate_test: bool = True) -> dict[str, Any]:
     started = time.time()
     device = resolve_device(config.device)
     out = Path(out_dir) if out_dir is not None else None
@@ -203,7 +204,7 @@ def _fit(config: TrainConfig, report: Report | None, resume: bool | str | None,
             metrics = {"epoch": state.global_epoch, "stage": stage.name, "train_loss": train_loss,
                        "lr": optimiser.param_groups[0]["lr"],
                        **{k: v for k, v in val.items() if k != "val_acc"},
-                       "selection_metric": score}
+                       "selection_metric": score, "wall_s": state.wall_s}
             state.history.append(metrics)
             checkpoint = _save_last(out, model, optimiser, state, config)
             if hasattr(epochs, "set_postfix"):
@@ -222,7 +223,7 @@ def _fit(config: TrainConfig, report: Report | None, resume: bool | str | None,
         _save_last(out, model, None, state, config)
 
     return _finish(config, model, data, split, x_val, y_val, hierarchy, binary, device, state, out,
-                   started)
+                   started, evaluate_test)
 
 
 def _average(model: SemiSupervisedModel, config: TrainConfig, state: TrainState,
@@ -264,11 +265,13 @@ def _validate(model: SemiSupervisedModel, x_val: torch.Tensor, y_val: torch.Tens
 
 
 def _finish(config, model, data, split, x_val, y_val, hierarchy, binary, device, state, out,
-            started) -> dict:
-    """Evaluate the selected model once on validation and test; write metrics.json and grids."""
+            started, evaluate_test: bool = True) -> dict:
+    """Evaluate the selected model once on validation and (``evaluate_test``) test; write
+    metrics.json and grids."""
     model.eval()
     val = accuracies(model, x_val, y_val, hierarchy, binary, device)
-    test = accuracies(model, data.test_x, data.test_y, hierarchy, binary, device)
+    test = (accuracies(model, data.test_x, data.test_y, hierarchy, binary, device)
+            if evaluate_test else {"binary_acc": None, "subclass_acc": None})
     metrics: dict[str, Any] = {
         "run_id": config.run_id, "dataset": config.dataset, "hierarchy": hierarchy.name,
         "model": config.model, "model_version": int(model.identity_version),
@@ -278,7 +281,7 @@ def _finish(config, model, data, split, x_val, y_val, hierarchy, binary, device,
         "val_binary_acc": val["binary_acc"], "val_subclass_acc": val["subclass_acc"],
         "test_binary_acc": test["binary_acc"], "test_subclass_acc": test["subclass_acc"],
     }
-    if model.generative:
+    if model.generative and evaluate_test:
         terms = mean_loss_terms(model, data.test_x, device)
         metrics.update({f"test_{k}": v for k, v in terms.items() if k in ("elbo", "recon", "kl")})
     metrics.update({
@@ -291,18 +294,19 @@ def _finish(config, model, data, split, x_val, y_val, hierarchy, binary, device,
         "history": state.history,
     })
     if out is not None:
-        _write_outputs(out, model, metrics, data, device)
+        _write_outputs(out, model, metrics, data, device, grids=evaluate_test)
     metrics["total_s"] = time.time() - started
     return metrics
 
 
-def _write_outputs(out: Path, model: SemiSupervisedModel, metrics: dict, data, device) -> None:
+def _write_outputs(out: Path, model: SemiSupervisedModel, metrics: dict, data, device,
+                   grids: bool = True) -> None:
     from ssvae.grids import save_grids
 
     best = out / "best"
     best.mkdir(parents=True, exist_ok=True)
     torch.save(model.state_dict(), best / "model.pt")
-    if model.generative:
+    if model.generative and grids:
         save_grids(model, data.test_x[:8], out, device)
     with open(out / "metrics.json", "w") as handle:
         json.dump(metrics, handle, indent=2, sort_keys=True, default=str)

@@ -37,7 +37,9 @@ from ssvae.results import append_row, finished_run_ids, metrics_to_row, set_asid
 from tune.cells import (Cell, cell_digest, estimate, expand_cells, final_configs, max_epochs,
                         search_cells)
 from tune.spec import AblationSpec, spec_to_yaml
-from tune.trainable import META, METRIC_EPOCH, OBJECTIVE, evaluate_run, train_trial, trial_params
+from tune import faults, ray_session, trial_records
+from tune.trainable import (META, METRIC_EPOCH, OBJECTIVE, evaluate_run, saved_history,
+                            train_trial)
 
 HISTORY_COLUMNS = ("cell", "model", "label_mode", "n_labels", "trial_id", "iteration", "epoch",
                    "stage", "time_s", "val_metric", "metric", "objective", "params_json",
@@ -162,23 +164,36 @@ def describe(spec: AblationSpec, paths: StudyPaths | None = None, file=None) -> 
 # --------------------------------------------------------------------------------------------
 # Ray
 # --------------------------------------------------------------------------------------------
-def ensure_ray() -> bool:
-    """Join ``$RAY_ADDRESS`` when set, else start Ray locally; True when this call started it."""
+def ensure_ray(study_dir: Path | None = None) -> bool:
+    """Join ``$RAY_ADDRESS`` when set, else start Ray locally; True when this call started it.
+    With ``study_dir``, first stop what a killed earlier driver of the study left running, and
+    refuse a second live driver (``tune.ray_session``)."""
     import ray
 
+    if study_dir is not None:
+        try:
+            ray_session.clean_up(study_dir)
+        except ray_session.SecondDriver as err:
+            raise StudyError(str(err)) from err
     if ray.is_initialized():
+        if study_dir is not None:
+            ray_session.record(study_dir, None)
         return False
     address = os.environ.get("RAY_ADDRESS") or None
     kwargs: dict[str, Any] = {} if address else {"include_dashboard": False}
     if not address and os.environ.get("RAY_TMPDIR"):
         kwargs["_temp_dir"] = os.environ["RAY_TMPDIR"]
+    if faults.env_vars():                   # fault injection reaches the workers (tests)
+        kwargs["runtime_env"] = {"env_vars": faults.env_vars()}
     try:
-        ray.init(address=address, log_to_driver=True, **kwargs)
+        context = ray.init(address=address, log_to_driver=True, **kwargs)
     except Exception as err:  # noqa: BLE001 - say what to check, then stop
         where = f"the cluster at RAY_ADDRESS={address}" if address else "a local Ray"
         raise StudyError(f"could not start or join {where}: {err}. For a cluster, check the "
                          f"address and that RAY_AUTH_MODE/the token are the same as the "
                          f"head's (tune/cluster/README.md).") from err
+    if study_dir is not None:
+        ray_session.record(study_dir, None if address else context.address_info["session_dir"])
     return True
 
 
@@ -193,6 +208,13 @@ def slots(spec: AblationSpec) -> int:
     if spec.resources.gpus_per_trial:
         n = min(n, int(res.get("GPU", 0) // spec.resources.gpus_per_trial))
     return max(1, n)
+
+
+def search_lag(spec: AblationSpec) -> int:
+    """Proposal k of a search sees exactly the results of trials 0..k-lag (tune/lagged_search):
+    the spec's max_concurrent, else TPE's random start-up count (whose proposals ignore results
+    anyway). A constant of the spec, never of the machine, so the answer is the machine's too."""
+    return max(1, spec.search.max_concurrent or spec.search.n_startup_trials)
 
 
 def trial_dirname(trial) -> str:
@@ -218,8 +240,13 @@ def _save_best(paths: StudyPaths, best: dict[str, Any]) -> None:
 def _tuner(spec: AblationSpec, cell: Cell, paths: StudyPaths, experiment: str, n_slots: int):
     import optuna
     from ray import tune
-    from ray.tune.schedulers import ASHAScheduler, FIFOScheduler
+    from ray.tune.schedulers import FIFOScheduler
     from ray.tune.search.optuna import OptunaSearch
+
+    from tune.lagged_search import LaggedSearch
+    from tune.rungs import OrderedRungs, rung_values
+    from tune.trainable import trial_dir
+    from tune.trial_records import mark_stopped
 
     mode = spec.search.direction
     trainable = tune.with_resources(train_trial, {"cpu": spec.resources.cpus_per_trial,
@@ -234,14 +261,18 @@ def _tuner(spec: AblationSpec, cell: Cell, paths: StudyPaths, experiment: str, n
     seed = spec.search.seed + int(hashlib.sha256(cell.name.encode()).hexdigest()[:8], 16) % 100_000
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     sampler = optuna.samplers.TPESampler(seed=seed, n_startup_trials=spec.search.n_startup_trials)
-    searcher = OptunaSearch(space=space, metric=OBJECTIVE, mode=mode, sampler=sampler)
+    searcher = LaggedSearch(OptunaSearch(space=space, metric=OBJECTIVE, mode=mode, sampler=sampler),
+                            lag=search_lag(spec), metric=OBJECTIVE, mode=mode)
     if spec.asha.enabled:
         # Time axis: epochs that reported the metric (a multi-stage model's unsupervised
-        # stage has no accuracy to compare, so it is not cut there).
-        scheduler = ASHAScheduler(time_attr=METRIC_EPOCH, metric=OBJECTIVE, mode=mode,
-                                  max_t=max_epochs(spec, cell), grace_period=spec.asha.grace_period,
-                                  reduction_factor=spec.asha.reduction_factor,
-                                  brackets=spec.asha.brackets)
+        # stage has no accuracy to compare, so it is not cut there). Ray's ASHAScheduler
+        # decides in arrival order and forgets its rungs on restore: tune/rungs.py.
+        scheduler = OrderedRungs(time_attr=METRIC_EPOCH, metric=OBJECTIVE, mode=mode,
+                                 max_t=max_epochs(spec, cell), grace_period=spec.asha.grace_period,
+                                 reduction_factor=spec.asha.reduction_factor,
+                                 ended=lambda trial: rung_values(saved_history(trial_dir(trial.config)),
+                                                                 spec.search.metric, mode),
+                                 on_stop=lambda trial, rung: mark_stopped(trial.config, rung))
     else:
         scheduler = FIFOScheduler()
     meta = {"base": cell.config.replace(epochs=max_epochs(spec, cell)).to_json(),
@@ -273,38 +304,6 @@ def _error_text(err: Any) -> str:
     return (last[-1] if last else str(err))[:500]
 
 
-def _history_rows(spec: AblationSpec, cell: Cell, grid, work_root: Path) -> list[dict[str, Any]]:
-    trials = grid._experiment_analysis.trials
-    frames = grid._experiment_analysis.trial_dataframes
-    rows: list[dict[str, Any]] = []
-    t_max = max_epochs(spec, cell)
-    for trial, result in zip(trials, grid):
-        params = trial_params(trial.config)
-        error = _error_text(result.error)
-        status = "ERROR" if result.error else str(trial.status)
-        last = trial.last_result or {}
-        run_dir = last.get("run_dir")
-        finished = bool(run_dir) and (work_root / run_dir / "metrics.json").exists()
-        stopped = (status == "TERMINATED" and not finished
-                   and (last.get(METRIC_EPOCH) or 0) < t_max)
-        base = {"cell": cell.name, "model": cell.model, "label_mode": cell.config.label_mode,
-                "n_labels": cell.config.n_labels, "trial_id": trial.trial_id,
-                "metric": spec.search.metric, "params_json": json.dumps(params, sort_keys=True),
-                "stopped_early": stopped, "status": status, "error": error}
-        df = frames.get(trial.trial_id)
-        if df is None or len(df) == 0:
-            rows.append(base)
-            continue
-        for rec in df.to_dict("records"):
-            def value(key: str) -> Any:
-                v = rec.get(key)
-                return None if v is None or (isinstance(v, float) and v != v) else v
-            rows.append({**base, "iteration": value("training_iteration"), "epoch": value("epoch"),
-                         "stage": value("stage"), "time_s": value("time_total_s"),
-                         "val_metric": value(spec.search.metric), "objective": value(OBJECTIVE)})
-    return rows
-
-
 def _write_history(paths: StudyPaths, cell_name: str, rows: list[dict[str, Any]]) -> None:
     """Replace the cell's rows (a cell's history is written once, when its search ends)."""
     kept: list[dict[str, Any]] = []
@@ -320,37 +319,61 @@ def _write_history(paths: StudyPaths, cell_name: str, rows: list[dict[str, Any]]
     os.replace(tmp, paths.history_csv)
 
 
-class _CtrlC:
-    """Ctrl+C during a Tuner: remember it and ask Tune to stop gracefully (Tune's SIGUSR1
-    handler saves the experiment state), so the study can tell an interrupted search from a
-    finished one. A second Ctrl+C raises KeyboardInterrupt at once."""
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+SIGNAL_NAMES = {signal.SIGINT: "Ctrl+C (SIGINT)", signal.SIGTERM: "SIGTERM"}
+
+
+class _Interrupt:
+    """SIGINT (Ctrl+C) or SIGTERM (what Slurm sends at a job's end) during a Tuner: remember
+    which, and ask Tune to stop gracefully through its SIGUSR1 handler, which snapshots the
+    experiment with the running trials still RUNNING (so they resume), then stops them. A second
+    signal raises KeyboardInterrupt at once."""
 
     def __init__(self) -> None:
-        self.hit = False
-        self.previous = None
+        self.signal: int | None = None
+        self.previous: dict[int, Any] = {}
 
-    def __enter__(self) -> "_CtrlC":
+    def __enter__(self) -> "_Interrupt":
         if threading.current_thread() is threading.main_thread():
-            self.previous = signal.getsignal(signal.SIGINT)
-            signal.signal(signal.SIGINT, self._handle)
+            for sig in STOP_SIGNALS:
+                self.previous[sig] = signal.getsignal(sig)
+                signal.signal(sig, self._handle)
         return self
 
     def _handle(self, signum, frame) -> None:
-        if self.hit or not hasattr(signal, "SIGUSR1"):
+        if self.signal is not None:
             raise KeyboardInterrupt
-        self.hit = True
-        print("\n[tune] Ctrl+C: stopping the search cleanly and saving its state "
-              "(Ctrl+C again to stop at once)", flush=True)
+        self.signal = signum
+        print(f"\n[tune] {SIGNAL_NAMES[signum]}: stopping the search cleanly and saving its "
+              f"state (send it again to stop at once)", flush=True)
         os.kill(os.getpid(), signal.SIGUSR1)
 
     def __exit__(self, *exc) -> None:
-        if self.previous is not None:
-            signal.signal(signal.SIGINT, self.previous)
+        for sig, handler in self.previous.items():
+            signal.signal(sig, handler)
 
 
-def _unfinished(grid) -> list[str]:
-    return [t.trial_id for t in grid._experiment_analysis.trials
-            if t.status not in ("TERMINATED", "ERROR")]
+class _StopSignals:
+    """Outside a Tuner (final evaluation), SIGTERM stops the study as Ctrl+C does; ``signum``
+    says which signal it was."""
+
+    signum: int | None = None
+
+    def __enter__(self) -> "_StopSignals":
+        self.previous: dict[int, Any] = {}
+        if threading.current_thread() is threading.main_thread():
+            for sig in STOP_SIGNALS:
+                self.previous[sig] = signal.getsignal(sig)
+                signal.signal(sig, self._handle)
+        return self
+
+    def _handle(self, signum, frame) -> None:
+        _StopSignals.signum = signum
+        raise KeyboardInterrupt
+
+    def __exit__(self, *exc) -> None:
+        for sig, handler in self.previous.items():
+            signal.signal(sig, handler)
 
 
 def search_cell(spec: AblationSpec, cell: Cell, paths: StudyPaths, n_slots: int) -> dict[str, Any]:
@@ -371,30 +394,46 @@ def search_cell(spec: AblationSpec, cell: Cell, paths: StudyPaths, n_slots: int)
     experiment = f"{cell.name}-{digest}"
     started = time.time()
     tuner = _tuner(spec, cell, paths, experiment, n_slots)
-    with _CtrlC() as ctrl_c:
+    with _Interrupt() as interrupt:
         grid = tuner.fit()
-    unfinished = _unfinished(grid)
-    if ctrl_c.hit or unfinished:
-        raise StudyInterrupted(f"the search of {cell.name} was stopped with {len(unfinished)} "
-                               f"unfinished trial(s); its state is saved in "
-                               f"{paths.experiment(experiment)}")
-    work_root = paths.trial_work_root(experiment)
-    _write_history(paths, cell.name, _history_rows(spec, cell, grid, work_root))
-    entry.update(n_trials=len(grid), n_errors=grid.num_errors,
+    recs = trial_records.records((r.config, _error_text(r.error)) for r in grid)
+    unfinished = [r for r in recs if not r.done]
+    if interrupt.signal or unfinished or len(recs) < spec.search.trials:
+        raise StudyInterrupted(_interrupted_search(cell, recs, spec.search.trials,
+                                                   paths.experiment(experiment), interrupt.signal))
+    metric, mode = spec.search.metric, spec.search.direction
+    base = {"cell": cell.name, "model": cell.model, "label_mode": cell.config.label_mode,
+            "n_labels": cell.config.n_labels}
+    _write_history(paths, cell.name, trial_records.history_rows(recs, base, metric, mode))
+    entry.update(n_trials=len(recs), n_errors=sum(bool(r.error) for r in recs),
                  experiment=paths.experiment(experiment), search_s=round(time.time() - started, 1))
-    try:
-        best = grid.get_best_result(metric=OBJECTIVE, mode=spec.search.direction, scope="all")
-    except RuntimeError:
-        best = None
-    if best is None or best.metrics is None or best.metrics.get(OBJECTIVE) is None:
-        errors = [_error_text(r.error) for r in grid if r.error]
+    top = trial_records.best(recs, metric, mode)
+    if top is None:
+        errors = [r.error for r in recs if r.error]
         entry.update(params=None, value=None,
-                     error=f"no trial of {cell.name} reported {spec.search.metric}"
+                     error=f"no trial of {cell.name} reported {metric}"
                            + (f"; first error: {errors[0]}" if errors else ""))
         return entry
-    entry.update(params=trial_params(best.config), value=best.metrics[OBJECTIVE],
-                 trial_id=best.metrics.get("trial_id"), epochs_reached=best.metrics.get("epoch"))
+    epochs = [e.get("epoch") for e in top.history if e.get("epoch") is not None]
+    entry.update(params=top.params, value=top.objective(metric, mode), trial_id=top.name,
+                 epochs_reached=max(epochs) if epochs else None)
     return entry
+
+
+def _interrupted_search(cell: Cell, recs: list, n_trials: int, experiment: str,
+                        signum: int | None) -> str:
+    """What was running when a search stopped, and what the same command will do."""
+    how = {signal.SIGINT: "Ctrl+C (SIGINT)", signal.SIGTERM: "SIGTERM"}.get(signum, "a stop")
+    lines = [f"the search of {cell.name} was stopped by {how}; "
+             f"{sum(r.done for r in recs)} of {n_trials} trials had ended"]
+    for r in recs:
+        if not r.done:
+            lines.append(f"    trial {r.name} {json.dumps(r.params, sort_keys=True)}: "
+                         f"{len(r.history)} epoch(s) finished; it resumes from there")
+    if len(recs) < n_trials:
+        lines.append(f"    {n_trials - len(recs)} trial(s) not started yet")
+    lines.append(f"    Tune's state of the search: {experiment}")
+    return "\n".join(lines)
 
 
 # --------------------------------------------------------------------------------------------
@@ -414,6 +453,9 @@ def _id_row(spec: AblationSpec, config) -> dict[str, Any]:
             "config_json": config.to_json()}
 
 
+NODE_LOSS_RETRIES = 5     # retries of a final run whose worker or node died
+
+
 def final_evaluation(spec: AblationSpec, cells: list[Cell], best: dict[str, Any],
                      paths: StudyPaths, n_slots: int) -> dict[str, int]:
     """Train each cell's best config for every (label draw, seed); append each row to runs.csv
@@ -422,7 +464,9 @@ def final_evaluation(spec: AblationSpec, cells: list[Cell], best: dict[str, Any]
 
     done = finished_run_ids(paths.runs_csv)
     old_errors = _error_rows(paths.runs_csv)
-    counts = {"skipped": 0, "ok": 0, "failed": 0}
+    counts: dict[str, Any] = {"skipped": 0, "ok": 0, "failed": 0}
+    failures: list[str] = []
+    counts["failures"] = failures
     todo: list[tuple[Cell, Any]] = []
     for cell in cells:
         entry = best.get(cell.name, {})
@@ -436,13 +480,19 @@ def final_evaluation(spec: AblationSpec, cells: list[Cell], best: dict[str, Any]
                 if (config.run_id, error) not in old_errors:
                     append_row(paths.runs_csv, {**_id_row(spec, config), "error": error})
                 counts["failed"] += 1
+                failures.append(f"{cell.name} split_seed={config.split_seed}: {error}")
             else:
                 todo.append((cell, config))
     if not todo:
         return counts
+    # A run lost with its worker or node is a system failure: Ray retries it (max_retries,
+    # NODE_LOSS_RETRIES), whatever the spec allows for the run's own errors. Ray counts its
+    # exception retries against the same max_retries, so those are re-submitted here instead,
+    # up to the spec's evaluation.max_failures.
     remote = ray.remote(evaluate_run).options(
         num_cpus=spec.resources.cpus_per_trial, num_gpus=spec.resources.gpus_per_trial,
-        max_retries=spec.evaluation.max_failures, retry_exceptions=True)
+        max_retries=NODE_LOSS_RETRIES, retry_exceptions=False)
+    attempts: dict[str, int] = {}
     print(f"[tune] final evaluation: {len(todo)} runs ({counts['skipped']} already in "
           f"{paths.runs_csv.name}), {n_slots} at a time", flush=True)
     pending: dict[Any, Any] = {}
@@ -459,10 +509,28 @@ def final_evaluation(spec: AblationSpec, cells: list[Cell], best: dict[str, Any]
                 cell, config = pending.pop(ref)
                 try:
                     metrics = ray.get(ref)
-                except Exception as err:  # noqa: BLE001 - recorded in the row; the study goes on
+                except ray.exceptions.RayTaskError as err:     # the run's own exception
+                    attempts[config.run_id] = attempts.get(config.run_id, 0) + 1
+                    if attempts[config.run_id] <= spec.evaluation.max_failures:
+                        print(f"[tune] final run {cell.name} split_seed={config.split_seed} "
+                              f"failed ({_error_text(err)}); retry {attempts[config.run_id]} of "
+                              f"{spec.evaluation.max_failures}", flush=True)
+                        queue.insert(0, (cell, config))
+                        continue
                     error = _error_text(err)
                     append_row(paths.runs_csv, {**_id_row(spec, config), "error": error})
                     counts["failed"] += 1
+                    failures.append(f"{cell.name} split_seed={config.split_seed} "
+                                    f"seed={config.train_seed}: {error}")
+                    print(f"[tune] final run {cell.name} split_seed={config.split_seed} "
+                          f"FAILED: {error}", flush=True)
+                    continue
+                except Exception as err:  # noqa: BLE001 - lost beyond Ray's retries: recorded
+                    error = _error_text(err)
+                    append_row(paths.runs_csv, {**_id_row(spec, config), "error": error})
+                    counts["failed"] += 1
+                    failures.append(f"{cell.name} split_seed={config.split_seed} "
+                                    f"seed={config.train_seed}: {error}")
                     print(f"[tune] final run {cell.name} split_seed={config.split_seed} "
                           f"FAILED: {error}", flush=True)
                     continue
@@ -475,8 +543,14 @@ def final_evaluation(spec: AblationSpec, cells: list[Cell], best: dict[str, Any]
     except KeyboardInterrupt:
         for ref in pending:
             ray.cancel(ref, force=True)
-        raise StudyInterrupted(f"final evaluation stopped with {len(pending) + len(queue)} "
-                               f"run(s) not finished") from None
+        how = SIGNAL_NAMES.get(_StopSignals.signum, "Ctrl+C (SIGINT)")
+        lines = [f"the final evaluation was stopped by {how}: {counts['ok']} run(s) finished "
+                 f"now, {len(pending)} running, {len(queue)} not started"]
+        for cell, config in pending.values():
+            done = len(saved_history(paths.final_run_dir(config.run_id)))
+            lines.append(f"    {cell.name} split_seed={config.split_seed} seed={config.train_seed}:"
+                         f" {done} epoch(s) finished; it resumes from there")
+        raise StudyInterrupted("\n".join(lines)) from None
     return counts
 
 
@@ -517,46 +591,54 @@ def run_study(spec: AblationSpec, results_dir: str | os.PathLike = "results",
     # Trials report `objective` only once the searched metric exists (M1's VAE stage has no
     # accuracy); ASHA and Optuna skip results without it, so Tune's strict check is relaxed.
     os.environ["TUNE_DISABLE_STRICT_METRIC_CHECKING"] = "1"
-    # Ctrl+C is handled by _CtrlC (which asks Tune to stop through SIGUSR1), so the study knows.
+    # Ctrl+C and SIGTERM are handled by _Interrupt (which asks Tune to stop through SIGUSR1).
     os.environ["TUNE_DISABLE_SIGINT_HANDLER"] = "1"
-    started_ray = ensure_ray()
+    started_ray = ensure_ray(paths.study_dir)
     import ray
 
     try:
-        n_slots = slots(spec)
-        best = _load_best(paths)
-        for cell in search_cells(cells):
-            previous = best.get(cell.name)
-            if (previous and previous.get("digest") == cell_digest(spec, cell)
-                    and previous.get("params") is not None):
-                print(f"[tune] {cell.name}: search already finished, skipped", flush=True)
-                continue
-            try:
-                entry = search_cell(spec, cell, paths, n_slots)
-            except KeyboardInterrupt:
-                raise StudyInterrupted(f"the search of {cell.name} was interrupted") from None
-            best[cell.name] = entry
-            if not spec.search_space.get(cell.model) and not entry.get("error"):
-                print(f"[tune] {cell.name}: no search space for {cell.model}; its configured "
-                      f"settings are used as they are", flush=True)
-            else:
-                note = entry.get("error") or f"best {spec.search.metric}={entry.get('value')}"
-                print(f"[tune] {cell.name}: {entry.get('n_trials', 0)} trials "
-                      f"({entry['sampler']}): {note}", flush=True)
-            _save_best(paths, best)
-        for cell in cells:
-            if not cell.searched:
-                source = dict(best.get(cell.search_cell, {}))
-                source["reused_from"] = cell.search_cell
-                best[cell.name] = source
-        for cell in cells:
-            params = best.get(cell.name, {}).get("params")
-            if params is not None:
-                best[cell.name]["config_json"] = cell.config.replace(**params).to_json()
-        _save_best(paths, best)
-        counts = final_evaluation(spec, cells, best, paths, n_slots)
-        counts["set_aside"] = set_aside_stale_rows(spec, cells, best, paths)
+        with _StopSignals():
+            n_slots = slots(spec)
+            counts, best = _search_and_evaluate(spec, cells, paths, n_slots)
     finally:
         if started_ray:
             ray.shutdown()
+        ray_session.forget(paths.study_dir)
     return {"paths": paths, "counts": counts, "best": best, "command": command}
+
+
+def _search_and_evaluate(spec: AblationSpec, cells: list[Cell], paths: StudyPaths,
+                         n_slots: int) -> tuple[dict[str, int], dict[str, Any]]:
+    best = _load_best(paths)
+    for cell in search_cells(cells):
+        previous = best.get(cell.name)
+        if (previous and previous.get("digest") == cell_digest(spec, cell)
+                and previous.get("params") is not None):
+            print(f"[tune] {cell.name}: search already finished, skipped", flush=True)
+            continue
+        try:
+            entry = search_cell(spec, cell, paths, n_slots)
+        except KeyboardInterrupt:
+            raise StudyInterrupted(f"the search of {cell.name} was interrupted") from None
+        best[cell.name] = entry
+        if not spec.search_space.get(cell.model) and not entry.get("error"):
+            print(f"[tune] {cell.name}: no search space for {cell.model}; its configured "
+                  f"settings are used as they are", flush=True)
+        else:
+            note = entry.get("error") or f"best {spec.search.metric}={entry.get('value')}"
+            print(f"[tune] {cell.name}: {entry.get('n_trials', 0)} trials "
+                  f"({entry['sampler']}): {note}", flush=True)
+        _save_best(paths, best)
+    for cell in cells:
+        if not cell.searched:
+            source = dict(best.get(cell.search_cell, {}))
+            source["reused_from"] = cell.search_cell
+            best[cell.name] = source
+    for cell in cells:
+        params = best.get(cell.name, {}).get("params")
+        if params is not None:
+            best[cell.name]["config_json"] = cell.config.replace(**params).to_json()
+    _save_best(paths, best)
+    counts = final_evaluation(spec, cells, best, paths, n_slots)
+    counts["set_aside"] = set_aside_stale_rows(spec, cells, best, paths)
+    return counts, best

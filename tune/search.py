@@ -29,6 +29,7 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(_here.parent))
 
 from ssvae.config import ConfigError  # noqa: E402
+from tune import faults  # noqa: E402
 from tune.spec import SpecError, load_spec, shipped_specs  # noqa: E402
 
 
@@ -104,17 +105,27 @@ def main(argv: list[str] | None = None) -> int:
     except (SpecError, ConfigError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    from tune.cells import expand_cells
+    from tune.preflight import PreflightError, check_study
     from tune.runner import StudyError, StudyInterrupted, describe, run_study, study_paths
 
+    paths = study_paths(spec, args.results_dir, args.storage)
+    try:
+        n_checked = check_study(spec, expand_cells(spec), paths.split_dir)
+    except PreflightError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     if args.dry_run:
-        describe(spec, study_paths(spec, args.results_dir, args.storage))
+        describe(spec, paths)
+        print(f"data checked: {n_checked} data setting(s) load and split as specified")
         print("dry run: nothing started")
         return 0
     try:
         result = run_study(spec, results_dir=args.results_dir, storage=args.storage,
                            command=command)
     except StudyInterrupted as err:
-        print(f"\n[tune] stopped: {err}. Everything finished so far is kept.\n"
+        print(f"\n[tune] stopped: {err}\n[tune] everything finished so far is kept; running "
+              f"trials and runs continue from their last finished epoch.\n"
               f"[tune] resume with exactly the same command:\n  cd {shlex.quote(os.getcwd())} "
               f"&& {command}", flush=True)
         return 130
@@ -131,7 +142,15 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  results table:    {paths.runs_csv}\n  best configs:     {paths.best_json}\n"
           f"  search history:   {paths.history_csv}\n  spec copy:        {paths.spec_copy}\n"
           f"  runs (checkpoints): {paths.study_dir / 'runs'}\n  Tune storage:     {paths.storage}")
+    faults.reached("analysis")
     _analyse(paths.study_dir, command)
+    if counts["failed"]:
+        print(f"[tune] {counts['failed']} final run(s) failed:", file=sys.stderr)
+        for line in result.get("failures", []):
+            print(f"  {line}", file=sys.stderr)
+        print(f"[tune] the errors are in {paths.runs_csv} (column 'error'); the same command "
+              f"runs the failed ones again", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -21,6 +21,9 @@ from typing import Any, Mapping
 from ray import tune
 
 from ssvae.config import TrainConfig
+from ssvae.resume import ResumeMismatch
+from tune import faults
+from tune.lagged_search import INDEX
 
 # Keys of fit()'s per-epoch report that may reach Tune (validation and training only).
 REPORT_KEYS = ("epoch", "stage", "val_binary_acc", "val_subclass_acc", "val_loss", "train_loss",
@@ -40,7 +43,7 @@ def validation_only(metrics: Mapping[str, Any]) -> dict[str, Any]:
 
 def trial_params(trial_config: Mapping[str, Any]) -> dict[str, Any]:
     """The searched parameters of a trial (dotted config paths)."""
-    return {k: v for k, v in trial_config.items() if k != META}
+    return {k: v for k, v in trial_config.items() if k not in (META, INDEX)}
 
 
 def _lock(path: Path, owner: str, wait_s: float = 0.0):
@@ -68,60 +71,96 @@ def _lock(path: Path, owner: str, wait_s: float = 0.0):
         return handle
 
 
-def claim_run_dir(root: str | os.PathLike, run_id: str, owner: str,
-                  wait_s: float = 60.0) -> tuple[Path, Any]:
-    """``root/run_id``, locked for this trial; a second concurrent trial with the very same
-    config (possible with categorical spaces) gets ``root/run_id-owner`` instead."""
-    root = Path(root)
-    handle = _lock(root / f"{run_id}.lock", owner, wait_s)
-    if handle is not None:
-        return root / run_id, handle
-    other = f"{run_id}-{owner}"
-    return root / other, _lock(root / f"{other}.lock", owner, wait_s)
+def train_config_of(trial_config: Mapping[str, Any]) -> TrainConfig:
+    """The TrainConfig of a search trial: the cell's base config with the searched values."""
+    meta = trial_config[META]
+    return TrainConfig.from_dict(json.loads(meta["base"])).replace(
+        **trial_params(trial_config), threads=int(meta["threads"]), progress=False)
 
 
-def _fit_resuming(config: TrainConfig, out_dir: Path, report=None) -> dict:
-    """``fit(resume=True)``; a ``last/`` that cannot be resumed (written with other runtime
-    settings, e.g. another --cpus-per-trial) is moved aside and the run starts again."""
-    from ssvae import fit
+def trial_dir(trial_config_: Mapping[str, Any]) -> Path:
+    """A search trial's fit() folder, keyed by its proposal index and run_id: the trial that
+    Tune restores or re-creates after an interruption finds the epochs it had finished."""
+    index = int(trial_config_[INDEX])
+    return Path(trial_config_[META]["work_root"]) / f"t{index:03d}-{train_config_of(trial_config_).run_id}"
 
+
+class TrialBusy(RuntimeError):
+    """Another live process trains this trial's folder (a second driver on the same study)."""
+
+
+def _recover_last(out_dir: Path) -> None:
+    """Killed between the two renames of an atomic save: the previous epoch is in last.old."""
     last, old = out_dir / "last", out_dir / "last.old"
     if not (last / "state.pt").exists() and (old / "state.pt").exists():
-        # Killed between the two renames of an atomic save: the previous epoch is in last.old.
         shutil.rmtree(last, ignore_errors=True)
         old.rename(last)
+
+
+def saved_history(out_dir: Path) -> list[dict[str, Any]]:
+    """The per-epoch reports of the epochs a run has finished: from ``metrics.json`` once it
+    ended, else from its ``last/`` checkpoint (saved before each epoch is reported)."""
+    finished = out_dir / "metrics.json"
+    if finished.exists():
+        return list(json.loads(finished.read_text()).get("history") or [])
+    state = out_dir / "last" / "state.pt"
+    if not state.exists():
+        return []
+    import torch
+
+    saved = torch.load(state, map_location="cpu", weights_only=False)
+    return list(saved["state"].get("history") or [])
+
+
+def _fit_resuming(config: TrainConfig, out_dir: Path, report=None,
+                  evaluate_test: bool = True) -> dict:
+    """``fit(resume=True)``; a ``last/`` that belongs to another run (``ResumeMismatch``:
+    written with other settings) is moved aside and the run starts again."""
+    from ssvae import fit
+
+    _recover_last(out_dir)
     try:
-        return fit(config, report=report, resume=True, out_dir=str(out_dir))
-    except ValueError as err:
-        if "cannot resume" not in str(err):
-            raise
+        return fit(config, report=report, resume=True, out_dir=str(out_dir),
+                   evaluate_test=evaluate_test)
+    except ResumeMismatch as err:
         aside = out_dir / f"last.stale-{int(time.time())}"
         shutil.move(str(out_dir / "last"), aside)
         print(f"[ssvae.tune] {err}; moved it to {aside} and started again", flush=True)
-        return fit(config, report=report, resume=True, out_dir=str(out_dir))
+        return fit(config, report=report, resume=True, out_dir=str(out_dir),
+                   evaluate_test=evaluate_test)
 
 
-def train_trial(trial_config: dict) -> None:
-    """Ray Tune function trainable: one search trial of one cell."""
-    meta = trial_config[META]
-    params = trial_params(trial_config)
+def train_trial(trial_config_: dict) -> None:
+    """Ray Tune function trainable: one search trial of one cell.
+
+    A restarted trial (after a pause at a rung, a restore, a retry) first reports again every
+    epoch it had finished, from its own checkpoint, then trains on from there: the scheduler
+    and the searcher see the same history as in an uninterrupted study (``tune.rungs``), and at
+    most the epoch that was running is computed again. The test set is never evaluated.
+    """
+    meta = trial_config_[META]
+    index = int(trial_config_[INDEX])
     _use_split_dir(meta.get("split_dir"))
-    threads = int(meta["threads"])
-    os.environ["OMP_NUM_THREADS"] = str(threads)   # what Ray sets too; for child processes
-    config = TrainConfig.from_dict(json.loads(meta["base"])).replace(**params, threads=threads,
-                                                                       progress=False)
+    os.environ["OMP_NUM_THREADS"] = str(meta["threads"])   # what Ray sets too; for children
+    config = train_config_of(trial_config_)
     metric, mode = meta["metric"], meta["mode"]
-    trial_id = tune.get_context().get_trial_id() or "local"
-    out_dir, lock = claim_run_dir(meta["work_root"], config.run_id, trial_id)
+    out_dir = trial_dir(trial_config_)
+    # An earlier incarnation of this trial (its actor torn down after a driver kill) may still
+    # hold the folder for a moment: wait for it; a live second driver is an error.
+    lock = _lock(out_dir.parent / f"{out_dir.name}.lock", f"trial {index}", wait_s=120.0)
+    if lock is None:
+        raise TrialBusy(f"{out_dir} is being trained by another process: is a second driver "
+                        f"running this study?")
     try:
         last = out_dir / "last"
-        if not (last / "state.pt").exists():
+        if not (last / "state.pt").exists() and not (out_dir / "metrics.json").exists():
             checkpoint = tune.get_checkpoint()   # a restore onto a node without the folder
             if checkpoint is not None:
                 with checkpoint.as_directory() as src:
                     if (Path(src) / "state.pt").exists():
                         shutil.copytree(src, last, dirs_exist_ok=True)
-        progress = _Progress(out_dir / "tune_progress.json", metric, mode)
+        _recover_last(out_dir)
+        objective = _Objective(metric, mode)
         started = time.time()
         # fit() keeps out_dir/last every epoch, and out_dir lies in the study's storage; a Tune
         # checkpoint (a copy to Tune's storage, e.g. s3://) is attached every epoch only when
@@ -130,60 +169,58 @@ def train_trial(trial_config: dict) -> None:
         every_s = float(meta.get("checkpoint_every_s", 0))
         last_ckpt = [-math.inf]
 
-        def report(metrics: dict, checkpoint_dir: str | None = None) -> None:
+        def report(metrics: dict, checkpoint_dir: str | None = None, fresh: bool = True) -> None:
+            if fresh:
+                faults.reached("report")     # checkpoint saved, not yet reported (tests)
+                faults.slow(index)
             clean = validation_only(metrics)
-            progress.update(clean.get(metric), int(clean.get("epoch") or 0))
+            objective.update(clean.get(metric))
             ckpt = None
             if checkpoint_dir and time.time() - last_ckpt[0] >= every_s:
                 ckpt = tune.Checkpoint.from_directory(checkpoint_dir)
                 last_ckpt[0] = time.time()
-            tune.report({**clean, **progress.fields(), **_runtime(out_dir, started)}, checkpoint=ckpt)
+            tune.report({**clean, **objective.fields(), **_runtime(out_dir, started)},
+                        checkpoint=ckpt)
 
-        final = _fit_resuming(config, out_dir, report=report)
-        if progress.best is None and final.get(metric) is not None:
+        for entry in saved_history(out_dir):    # the finished epochs, again (see docstring)
+            report(entry, fresh=False)
+        finished = out_dir / "metrics.json"
+        if finished.exists():
+            final = json.loads(finished.read_text())
+        else:
+            final = _fit_resuming(config, out_dir, report=report, evaluate_test=False)
+        if objective.best is None and final.get(metric) is not None:
             # M1's accuracy exists only once its head is fitted, after the last epoch: report
             # the selected model's VALIDATION value once (never a test metric).
-            progress.update(final[metric], progress.epoch)
-            tune.report({"epoch": progress.epoch, "stage": "final", metric: final[metric],
-                         **progress.fields(), **_runtime(out_dir, started)})
+            objective.update(final[metric])
+            tune.report({"epoch": len(final.get("history") or []), "stage": "final",
+                         metric: final[metric], **objective.fields(),
+                         **_runtime(out_dir, started)})
     finally:
-        if lock is not None:
-            lock.close()
+        lock.close()
 
 
-class _Progress:
+class _Objective:
     """The searched metric's best value so far and the number of epochs that reported it
-    (ASHA's time axis: M1+M2's unsupervised stage does not count), kept in the run folder so
-    a resumed trial goes on with the same values."""
+    (ASHA's time axis: M1+M2's unsupervised stage does not count), from the reports in order;
+    ``tune.rungs.rung_values`` computes the same from a saved history."""
 
-    def __init__(self, path: Path, metric: str, mode: str) -> None:
-        self.path, self.metric, self.mode = path, metric, mode
-        saved = json.loads(path.read_text()) if path.exists() else {}
-        self.best: float | None = saved.get("best")
-        self.metric_epoch: int = int(saved.get("metric_epoch", 0))
-        self.epoch: int = int(saved.get("epoch", 0))
+    def __init__(self, metric: str, mode: str) -> None:
+        self.metric, self.mode = metric, mode
+        self.best: float | None = None
+        self.metric_epoch = 0
 
-    def update(self, value: Any, epoch: int) -> None:
-        self.epoch = max(self.epoch, epoch)
+    def update(self, value: Any) -> None:
         if value is None or not math.isfinite(value):
-            self._save()
             return
         self.metric_epoch += 1
         if self.best is None or (value > self.best if self.mode == "max" else value < self.best):
             self.best = float(value)
-        self._save()
 
     def fields(self) -> dict[str, Any]:
-        if self.best is None:          # ASHA and Optuna skip a result without the objective
+        if self.best is None:          # the scheduler and Optuna skip a result without it
             return {}
         return {OBJECTIVE: self.best, METRIC_EPOCH: self.metric_epoch}
-
-    def _save(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"best": self.best, "metric_epoch": self.metric_epoch,
-                                   "epoch": self.epoch}))
-        os.replace(tmp, self.path)
 
 
 def _runtime(out_dir: Path, started: float) -> dict[str, Any]:
@@ -213,6 +250,7 @@ def evaluate_run(config_json: str, out_dir: str, split_dir: str | None = None) -
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     metrics = _fit_resuming(config, out)
+    faults.reached("final_run")             # trained, metrics not yet returned (tests)
     metrics.pop("history", None)
     try:
         metrics["node_id"] = ray.get_runtime_context().get_node_id()

@@ -1,0 +1,132 @@
+"""tune/rungs.py: ASHA's rule decided in trial order. Whatever order the trials' results arrive
+in, the same trials stop at the same rungs: those of the rule applied one trial after another.
+The trials are Ray Tune's own ``Trial`` objects; the controller below does what Tune's does
+with the scheduler's decisions (pause, stop, run again)."""
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+from ray.tune.experiment import Trial
+from ray.tune.schedulers import TrialScheduler
+
+from tune.lagged_search import INDEX
+from tune.rungs import OrderedRungs, rung_values
+
+T = 8                                     # epochs; rungs at 1, 2, 4
+
+
+class Controller:
+    """Applies decisions as Tune's TuneController does (status changes, on_trial_remove)."""
+
+    def __init__(self, scheduler: OrderedRungs, trials: list[Trial]) -> None:
+        self.scheduler, self.trials = scheduler, trials
+
+    def get_trials(self) -> list[Trial]:
+        return self.trials
+
+    def stop_trial(self, trial: Trial) -> None:
+        if trial.status == Trial.PAUSED:
+            self.scheduler.on_trial_remove(self, trial)
+        trial.set_status(Trial.TERMINATED)
+
+
+def sequential(values: dict[int, list[float]], rf: float = 2) -> dict[int, int]:
+    """The rule applied to trial 0, then 1, ...: the epoch each trial ends at."""
+    rungs = [1, 2, 4]
+    reached: dict[int, dict[int, float]] = {}
+    end = {}
+    for k in sorted(values):
+        reached[k] = {}
+        end[k] = T
+        for r in rungs:
+            reached[k][r] = values[k][r - 1]
+            earlier = [reached[j][r] for j in range(k) if r in reached[j]]
+            if earlier and values[k][r - 1] < np.nanpercentile(earlier, (1 - 1 / rf) * 100):
+                end[k] = r
+                break
+    return end
+
+
+def simulate(values: dict[int, list[float]], seed: int) -> dict[int, int]:
+    """Feed the trials' results to the scheduler in a random interleaving."""
+    scheduler = OrderedRungs(time_attr="t", metric="v", mode="max", max_t=T, grace_period=1,
+                             reduction_factor=2)
+    trials = [Trial("train", config={INDEX: k}, stub=True) for k in sorted(values)]
+    ctl = Controller(scheduler, trials)
+    for trial in trials:
+        scheduler.on_trial_add(ctl, trial)
+        trial.set_status(Trial.RUNNING)
+    done = {k: 0 for k in values}
+    rng = random.Random(seed)
+    while True:
+        running = [t for t in trials if t.status == Trial.RUNNING]
+        if not running:
+            trial = scheduler.choose_trial_to_run(ctl)
+            if trial is None:
+                break
+            assert trial.status == Trial.PAUSED
+            trial.set_status(Trial.RUNNING)
+            continue
+        trial = rng.choice(running)
+        k = trial.config[INDEX]
+        done[k] += 1
+        decision = scheduler.on_trial_result(ctl, trial, {"t": done[k], "v": values[k][done[k] - 1]})
+        if decision == TrialScheduler.STOP or (decision == TrialScheduler.CONTINUE and done[k] == T):
+            trial.set_status(Trial.TERMINATED)
+            scheduler.on_trial_complete(ctl, trial, {})
+        elif decision == TrialScheduler.PAUSE:
+            trial.set_status(Trial.PAUSED)
+    assert all(t.status == Trial.TERMINATED for t in trials), "a trial was left behind"
+    return done
+
+
+@pytest.mark.parametrize("case", range(6))
+def test_any_arrival_order_gives_the_rule_in_trial_order(case):
+    rng = np.random.default_rng(case)
+    values = {k: list(np.maximum.accumulate(rng.random(T))) for k in range(7)}
+    expected = sequential(values)
+    for seed in range(5):
+        assert simulate(values, seed) == expected
+
+
+def test_a_trial_that_ends_before_a_rung_does_not_hold_the_others():
+    scheduler = OrderedRungs(time_attr="t", metric="v", mode="max", max_t=T, grace_period=1,
+                             reduction_factor=2)
+    a, b = (Trial("train", config={INDEX: k}, stub=True) for k in (0, 1))
+    ctl = Controller(scheduler, [a, b])
+    for t in (a, b):
+        scheduler.on_trial_add(ctl, t)
+        t.set_status(Trial.RUNNING)
+    assert scheduler.on_trial_result(ctl, a, {"t": 1, "v": 0.5}) == TrialScheduler.CONTINUE
+    assert scheduler.on_trial_result(ctl, b, {"t": 1, "v": 0.9}) == TrialScheduler.CONTINUE
+    # b reaches rung 2 before a: it waits for a ...
+    assert scheduler.on_trial_result(ctl, b, {"t": 2, "v": 0.9}) == TrialScheduler.PAUSE
+    b.set_status(Trial.PAUSED)
+    assert scheduler.choose_trial_to_run(ctl) is None
+    # ... which ends (early stopping on validation) before rung 2: b goes on.
+    a.set_status(Trial.TERMINATED)
+    scheduler.on_trial_complete(ctl, a, {})
+    assert scheduler.choose_trial_to_run(ctl) is b
+
+
+def test_min_mode_and_the_time_axis():
+    history = [{"val_loss": 3.0}, {"val_loss": None}, {"val_loss": 2.0}, {"val_loss": 2.5}]
+    assert rung_values(history, "val_loss", "min") == [(1, 3.0), (2, 2.0), (3, 2.0)]
+    scheduler = OrderedRungs(time_attr="t", metric="v", mode="min", max_t=T, grace_period=1,
+                             reduction_factor=2)
+    a, b = (Trial("train", config={INDEX: k}, stub=True) for k in (0, 1))
+    ctl = Controller(scheduler, [a, b])
+    for t in (a, b):
+        scheduler.on_trial_add(ctl, t)
+        t.set_status(Trial.RUNNING)
+    scheduler.on_trial_result(ctl, a, {"t": 1, "v": 1.0})
+    assert scheduler.on_trial_result(ctl, b, {"t": 1, "v": 2.0}) == TrialScheduler.STOP
+
+
+def test_a_trial_without_an_index_is_a_clear_error():
+    scheduler = OrderedRungs(time_attr="t", metric="v", mode="max", max_t=T, grace_period=1,
+                             reduction_factor=2)
+    with pytest.raises(ValueError, match="LaggedSearch"):
+        scheduler.on_trial_add(None, Trial("train", config={}, stub=True))
