@@ -5,14 +5,18 @@ a column of failed runs.
 For every distinct data setting of the study's runs (data set, hierarchy, label budget, label
 draw, validation size) it loads the data set and draws the split exactly as a run will
 (``ssvae.training_data.run_inputs``): a missing data set, an unknown hierarchy, or a budget the
-data set cannot balance raises ``PreflightError`` naming the cells it concerns.
+data set cannot balance raises ``PreflightError`` naming the cells it concerns. In a dry run
+(``require_data=False``) a data set whose files are not on this machine (a spec checked on a
+laptop before it goes to a cluster) is reported instead, and no split file is kept.
 """
 from __future__ import annotations
 
 import os
+import tempfile
 from contextlib import contextmanager
 from typing import Iterator
 
+from ssvae.data.errors import DataMissing
 from ssvae.training_data import run_inputs
 from tune.cells import Cell, final_configs
 from tune.spec import AblationSpec
@@ -39,22 +43,30 @@ def _split_dir(path: str) -> Iterator[None]:
             os.environ["SSVAE_SPLIT_DIR"] = before
 
 
-def check_study(spec: AblationSpec, cells: list[Cell], split_dir: str) -> int:
-    """Load every data setting the study will use; returns how many were checked."""
+def check_study(spec: AblationSpec, cells: list[Cell], split_dir: str | None,
+                require_data: bool = True) -> tuple[int, list[str]]:
+    """Load every data setting the study will use. Returns (settings checked, messages about
+    data sets absent here, which only a dry run tolerates). ``split_dir`` None: splits are
+    drawn in a temporary folder and dropped (a dry run writes nothing)."""
     settings: dict[tuple, tuple[object, list[str]]] = {}
     for cell in cells:
         for config in [cell.config, *final_configs(spec, cell, {})]:
             key = tuple(getattr(config, f) for f in DATA_FIELDS)
             settings.setdefault(key, (config, []))[1].append(cell.name)
     problems: list[str] = []
-    with _split_dir(split_dir):
+    absent: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="ssvae-preflight-") as scratch, \
+            _split_dir(split_dir or scratch):
         for config, names in settings.values():
             try:
                 run_inputs(config)
             except (ValueError, KeyError, FileNotFoundError, OSError) as err:
-                where = ", ".join(sorted(set(names))[:4]) + (" ..." if len(set(names)) > 4 else "")
-                problems.append(f"{type(err).__name__}: {err} (cells: {where})")
+                unique = sorted(set(names))
+                where = ", ".join(unique[:4]) + (" ..." if len(unique) > 4 else "")
+                line = f"{type(err).__name__}: {err} (cells: {where})"
+                (absent if isinstance(err, DataMissing) and not require_data
+                 else problems).append(line)
     if problems:
         unique = list(dict.fromkeys(problems))
         raise PreflightError("the study cannot run as specified:\n  " + "\n  ".join(unique))
-    return len(settings)
+    return len(settings) - len(absent), list(dict.fromkeys(absent))

@@ -73,6 +73,9 @@ class OrderedRungs(FIFOScheduler):
         k = self._index(trial)
         self.trials[k] = trial
         track = self.tracks.setdefault(k, _Track())
+        if trial.status == Trial.PAUSED:
+            # Restored paused: it runs again, reports its history again and is decided anew.
+            track.released = True
         if trial.status in (Trial.TERMINATED, Trial.ERROR) and self.ended is not None:
             for t, value in self.ended(trial):
                 self._record(track, t, value)
@@ -114,10 +117,9 @@ class OrderedRungs(FIFOScheduler):
             trial = self.trials.get(k)
             if trial is not None and trial.status == Trial.PAUSED and self.tracks[k].released:
                 return trial
-        for trial in tune_controller.get_trials():
-            if trial.status == Trial.PENDING:
-                return trial
-        return None
+        pending = [t for t in tune_controller.get_trials() if t.status == Trial.PENDING]
+        # Lowest index first: a restore requeues trials by the time of their last result.
+        return min(pending, key=self._index, default=None)
 
     def debug_string(self) -> str:
         waiting = {k: t.waiting for k, t in self.tracks.items() if t.waiting is not None}

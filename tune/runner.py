@@ -237,16 +237,35 @@ def _save_best(paths: StudyPaths, best: dict[str, Any]) -> None:
     os.replace(tmp, paths.best_json)
 
 
-def _tuner(spec: AblationSpec, cell: Cell, paths: StudyPaths, experiment: str, n_slots: int):
-    import optuna
-    from ray import tune
+def rung_scheduler(spec: AblationSpec, cell: Cell):
+    """ASHA's rule decided in trial order (``tune/rungs.py``), or FIFO without ASHA."""
     from ray.tune.schedulers import FIFOScheduler
-    from ray.tune.search.optuna import OptunaSearch
 
-    from tune.lagged_search import LaggedSearch
     from tune.rungs import OrderedRungs, rung_values
     from tune.trainable import trial_dir
     from tune.trial_records import mark_stopped
+
+    if not spec.asha.enabled:
+        return FIFOScheduler()
+    mode = spec.search.direction
+    # Time axis: epochs that reported the metric (a multi-stage model's unsupervised stage has
+    # no accuracy to compare, so it is not cut there). Ray's ASHAScheduler decides in arrival
+    # order and forgets its rungs on restore. A trial that had ended before a restore gives
+    # its rung values from its folder.
+    return OrderedRungs(time_attr=METRIC_EPOCH, metric=OBJECTIVE, mode=mode,
+                        max_t=max_epochs(spec, cell), grace_period=spec.asha.grace_period,
+                        reduction_factor=spec.asha.reduction_factor,
+                        ended=lambda trial: rung_values(saved_history(trial_dir(trial.config)),
+                                                        spec.search.metric, mode),
+                        on_stop=lambda trial, rung: mark_stopped(trial.config, rung))
+
+
+def _tuner(spec: AblationSpec, cell: Cell, paths: StudyPaths, experiment: str, n_slots: int):
+    import optuna
+    from ray import tune
+    from ray.tune.search.optuna import OptunaSearch
+
+    from tune.lagged_search import LaggedSearch
 
     mode = spec.search.direction
     trainable = tune.with_resources(train_trial, {"cpu": spec.resources.cpus_per_trial,
@@ -263,18 +282,7 @@ def _tuner(spec: AblationSpec, cell: Cell, paths: StudyPaths, experiment: str, n
     sampler = optuna.samplers.TPESampler(seed=seed, n_startup_trials=spec.search.n_startup_trials)
     searcher = LaggedSearch(OptunaSearch(space=space, metric=OBJECTIVE, mode=mode, sampler=sampler),
                             lag=search_lag(spec), metric=OBJECTIVE, mode=mode)
-    if spec.asha.enabled:
-        # Time axis: epochs that reported the metric (a multi-stage model's unsupervised
-        # stage has no accuracy to compare, so it is not cut there). Ray's ASHAScheduler
-        # decides in arrival order and forgets its rungs on restore: tune/rungs.py.
-        scheduler = OrderedRungs(time_attr=METRIC_EPOCH, metric=OBJECTIVE, mode=mode,
-                                 max_t=max_epochs(spec, cell), grace_period=spec.asha.grace_period,
-                                 reduction_factor=spec.asha.reduction_factor,
-                                 ended=lambda trial: rung_values(saved_history(trial_dir(trial.config)),
-                                                                 spec.search.metric, mode),
-                                 on_stop=lambda trial, rung: mark_stopped(trial.config, rung))
-    else:
-        scheduler = FIFOScheduler()
+    scheduler = rung_scheduler(spec, cell)
     meta = {"base": cell.config.replace(epochs=max_epochs(spec, cell)).to_json(),
             "cell": cell.name, "metric": spec.search.metric, "mode": mode,
             "threads": spec.resources.threads, "work_root": str(paths.trial_work_root(experiment)),

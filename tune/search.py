@@ -111,13 +111,17 @@ def main(argv: list[str] | None = None) -> int:
 
     paths = study_paths(spec, args.results_dir, args.storage)
     try:
-        n_checked = check_study(spec, expand_cells(spec), paths.split_dir)
+        n_checked, absent = check_study(spec, expand_cells(spec),
+                                        None if args.dry_run else paths.split_dir,
+                                        require_data=not args.dry_run)
     except PreflightError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     if args.dry_run:
         describe(spec, paths)
         print(f"data checked: {n_checked} data setting(s) load and split as specified")
+        for line in absent:
+            print(f"data NOT checked (not on this machine; a run here would stop): {line}")
         print("dry run: nothing started")
         return 0
     try:
@@ -146,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     _analyse(paths.study_dir, command)
     if counts["failed"]:
         print(f"[tune] {counts['failed']} final run(s) failed:", file=sys.stderr)
-        for line in result.get("failures", []):
+        for line in counts.get("failures", []):
             print(f"  {line}", file=sys.stderr)
         print(f"[tune] the errors are in {paths.runs_csv} (column 'error'); the same command "
               f"runs the failed ones again", file=sys.stderr)

@@ -115,7 +115,7 @@ class AshaSettings:
     enabled: bool = True
     grace_period: int = 1                 # epochs before the first ASHA cut
     reduction_factor: float = 2
-    brackets: int = 1
+    brackets: int = 1                     # one bracket (tune/rungs.py decides in trial order)
     max_t: int | None = None              # None: the cell's epochs
 
 
@@ -552,6 +552,10 @@ def _check_asha(asha: AshaSettings, where: str) -> None:
     _int(asha.grace_period, f"{w}.grace_period", 1)
     _number(asha.reduction_factor, f"{w}.reduction_factor", 1, low_open=True)
     _int(asha.brackets, f"{w}.brackets", 1, 10)
+    if asha.brackets != 1:
+        raise SpecError(f"{w}.brackets={asha.brackets}: only 1 is supported, since ASHA's rungs "
+                        f"are decided in trial order in one bracket so that the answer does not "
+                        f"depend on machine load (tune/rungs.py)")
     _int(asha.max_t, f"{w}.max_t", 1, optional=True)
 
 

@@ -1,11 +1,12 @@
 """What Ray runs: the Tune function trainable of a search trial, and one final-evaluation run.
 
-Both call ``ssvae.fit`` with a deterministic ``out_dir`` under the study's storage, keyed by the
-run's ``run_id``, and ``resume=True``: a trial that Ray restarts after a driver kill (or a final
-run re-submitted by the same command) continues from its own last finished epoch in
-``out_dir/last``, instead of from Tune's last experiment snapshot. Only validation metrics reach
-Tune (and so the searcher and ASHA); ``fit``'s return value, which holds the test metrics, does
-not.
+Both call ``ssvae.fit`` with a deterministic ``out_dir`` under the study's storage (a search
+trial's is keyed by its proposal index and run_id, a final run's by its run_id) and
+``resume=True``: a trial that Ray restarts (after a pause at a rung, a driver kill, a lost node)
+or a final run re-submitted by the same command continues from its own last finished epoch in
+``out_dir/last``, instead of from Tune's last experiment snapshot. A restarted search trial
+first reports its finished epochs again, so the scheduler and searcher see its whole history.
+Only validation metrics reach Tune; search trials never evaluate the test set.
 """
 from __future__ import annotations
 
@@ -31,6 +32,7 @@ REPORT_KEYS = ("epoch", "stage", "val_binary_acc", "val_subclass_acc", "val_loss
 OBJECTIVE = "objective"     # the searched metric's best value so far (what ASHA/Optuna see)
 METRIC_EPOCH = "metric_epoch"   # epochs that reported the searched metric (ASHA's time axis)
 META = "_ssvae"             # the study's constants in a trial's config (not searched)
+LOCK_WAIT_S = 120.0         # how long a restarted trial waits for its old incarnation to go
 
 
 def validation_only(metrics: Mapping[str, Any]) -> dict[str, Any]:
@@ -147,7 +149,7 @@ def train_trial(trial_config_: dict) -> None:
     out_dir = trial_dir(trial_config_)
     # An earlier incarnation of this trial (its actor torn down after a driver kill) may still
     # hold the folder for a moment: wait for it; a live second driver is an error.
-    lock = _lock(out_dir.parent / f"{out_dir.name}.lock", f"trial {index}", wait_s=120.0)
+    lock = _lock(out_dir.parent / f"{out_dir.name}.lock", f"trial {index}", wait_s=LOCK_WAIT_S)
     if lock is None:
         raise TrialBusy(f"{out_dir} is being trained by another process: is a second driver "
                         f"running this study?")

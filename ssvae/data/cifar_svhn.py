@@ -23,7 +23,7 @@ import torch
 
 from ssvae.data.builtin import (CIFAR10_CLASSES, CIFAR10_GROUPS, DIGIT_CLASSES, DIGIT_GROUPS,
                                 build_hierarchies)
-from ssvae.data.errors import DataError
+from ssvae.data.errors import DataError, DataMissing
 from ssvae.data.image_data import ImageData, adapt_images
 from ssvae.data.registry import DATASETS, PathArg, resolve_root
 from ssvae.data.torchvision_sets import missing_files_message, torchvision_call
@@ -75,7 +75,7 @@ def load_cifar10(root: PathArg = None, download: bool = False, image_size: int |
         torchvision_call("cifar10", lambda: datasets.CIFAR10(str(base), train=True, download=True))
     missing = [f for f in CIFAR_FILES if not (folder / f).is_file()]
     if missing:
-        raise DataError(missing_files_message(
+        raise DataMissing(missing_files_message(
             "cifar10", folder, missing,
             f"unpack the official cifar-10-python.tar.gz into {base.resolve()}"))
     names = tuple(n.decode() if isinstance(n, bytes) else str(n)
@@ -133,7 +133,7 @@ def load_svhn(root: PathArg = None, download: bool = False, image_size: int | No
     folder = base / SVHN_DIR if (base / SVHN_DIR).is_dir() else base
     missing = [f for f in files if not (folder / f).is_file()]
     if missing:
-        raise DataError(missing_files_message(
+        raise DataMissing(missing_files_message(
             "svhn", base / SVHN_DIR, missing, f"copy the official .mat files into "
             f"{(base / SVHN_DIR).resolve()}"))
     train_x, train_y = _read_svhn(folder / "train_32x32.mat")

@@ -6,6 +6,10 @@ class DataError(ValueError):
     """A data set that cannot be loaded as asked (missing files, bad folder tree, bad hierarchy)."""
 
 
+class DataMissing(DataError):
+    """A data set whose files are not on this machine (no data folder, files absent)."""
+
+
 class SplitError(DataError):
     """A split or label budget that cannot be made (indivisible budget, tiny class, stale file)."""
 

@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Any, Callable
 
-from ssvae.data.errors import DataError
+from ssvae.data.errors import DataError, DataMissing
 from ssvae.data.image_data import ImageData
 from ssvae.registry import Registry
 
@@ -27,7 +27,7 @@ def resolve_root(root: PathArg, dataset: str) -> Path:
     if root is None:
         root = os.environ.get(DATA_ROOT_ENV) or None
     if root is None:
-        raise DataError(f"data set {dataset!r} needs a data folder: pass --data-root DIR "
+        raise DataMissing(f"data set {dataset!r} needs a data folder: pass --data-root DIR "
                         f"(root=...) or set the environment variable {DATA_ROOT_ENV}")
     path = Path(root).expanduser()
     if not path.is_dir():

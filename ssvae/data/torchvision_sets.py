@@ -12,7 +12,7 @@ import torch
 
 from ssvae.data.builtin import (DIGIT_CLASSES, DIGIT_GROUPS, FASHION_CLASSES, FASHION_GROUPS,
                                 build_hierarchies)
-from ssvae.data.errors import DataError
+from ssvae.data.errors import DataError, DataMissing
 from ssvae.data.image_data import ImageData, adapt_images
 from ssvae.data.registry import DATASETS, PathArg, resolve_root
 
@@ -35,7 +35,7 @@ def check_idx_files(dataset: str, folder: Path) -> None:
     if all((folder / f"{f}.gz").is_file() for f in missing):
         how = (f"unpack the .gz files found there (gunzip -k {folder}/*.gz); --download also "
                f"unpacks them without fetching anything")
-    raise DataError(missing_files_message(dataset, folder, missing, how))
+    raise DataMissing(missing_files_message(dataset, folder, missing, how))
 
 
 T = TypeVar("T")

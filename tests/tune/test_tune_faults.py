@@ -33,7 +33,7 @@ def test_what_the_data_cannot_satisfy_fails_before_ray(tmp_path, monkeypatch, ca
 
     monkeypatch.setattr(tune.runner, "ensure_ray", no_ray)
     spec = {"name": "bad", "data": {"dataset": "digits"},
-            "fixed": {"epochs": 1, "n_labels": 50, "label_mode": "binary"},
+            "fixed": {"epochs": 1, "label_mode": "binary"},
             "evaluation": {"split_seeds": [0]}, **change}
     path = tmp_path / "bad.yaml"
     path.write_text(yaml.safe_dump(spec, sort_keys=False))

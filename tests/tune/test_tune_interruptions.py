@@ -5,6 +5,7 @@ uninterrupted study; two uninterrupted studies with 2 concurrent trials, one tri
 give the same answer too."""
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -62,6 +63,8 @@ class Study:
               extra_env: dict | None = None) -> subprocess.Popen:
         env = search_env(self.address)
         env.pop("SSVAE_FAULT", None)
+        if self.address is None:
+            env.pop("RAY_ADDRESS", None)              # the driver starts its own Ray
         if fault:
             env.update(SSVAE_FAULT=fault, SSVAE_FAULT_DIR=str(fault_dir))
         env.update(extra_env or {})
@@ -145,3 +148,28 @@ def test_concurrent_trials_under_load_give_the_same_answer(reference, ray_sessio
     study.start(extra_env={"SSVAE_SLOW_TRIAL": "0:1.5"})
     assert study.proc.wait(timeout=PHASE_S) == 0, study.output()[-3000:]
     assert study_answer(study.dir) == reference
+
+
+def test_kill_of_a_driver_with_its_own_ray_leaves_nothing_behind(reference, tmp_path):
+    """A driver that started Ray itself is killed alone (kill -9): Ray's processes live on. The
+    same command stops exactly those (and nothing else), then finishes with the same answer."""
+    from tune import ray_session
+
+    study = Study(tmp_path, "interrupt", None)          # no RAY_ADDRESS: its own Ray
+    bystander = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"],
+                                 start_new_session=True)
+    try:
+        proc = study.start("report:3", tmp_path / "faults")
+        _wait_for(tmp_path / "faults" / "report-3.reached", proc, "the third report")
+        session = json.loads((study.dir / ray_session.RECORD).read_text())["session_dir"]
+        os.kill(proc.pid, signal.SIGKILL)               # the driver alone
+        proc.wait(timeout=60)
+        left = ray_session.session_processes(session)
+        assert left, "the killed driver's Ray should still be running"
+        assert study.run() == 0, study.output()[-3000:]
+        assert "left running by the earlier, killed driver" in study.output()
+        assert not [p for p in left if Path(f"/proc/{p}").exists() and ray_session._cmdline(p)]
+        assert bystander.poll() is None                 # not ours: untouched
+        assert study_answer(study.dir) == reference
+    finally:
+        bystander.kill()

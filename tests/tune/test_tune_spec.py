@@ -117,6 +117,7 @@ CASES = {
     "asha grace": (dict(asha={"grace_period": 0}), ["grace_period=0 must be an integer >= 1"]),
     "asha reduction": (dict(asha={"reduction_factor": 1}), ["reduction_factor=1 must be a number > 1"]),
     "asha brackets": (dict(asha={"brackets": 0}), ["brackets=0"]),
+    "asha brackets > 1": (dict(asha={"brackets": 2}), ["brackets=2", "trial order"]),
     "asha max_t": (dict(asha={"max_t": 0}), ["max_t=0"]),
     "asha enabled not bool": (dict(asha={"enabled": "no"}), ["enabled='no' must be true or false"]),
     # evaluation

@@ -1,9 +1,12 @@
-"""The trainable's contract, without Ray: only validation metrics reach Tune (so the searcher
-and ASHA never see a test metric), the searched metric becomes a best-so-far objective, the
-run folder is deterministic (that is what makes resume exact) and locked against a twin."""
+"""The trainable's contract, without a Ray cluster: only validation metrics reach Tune (so the
+searcher and the scheduler never see a test metric), the searched metric becomes a best-so-far
+objective, the trial folder is deterministic and locked, and a restarted trial reports its
+finished epochs again before it trains on (what makes resume exact)."""
 from __future__ import annotations
 
 import json
+
+import pytest
 
 import tune.trainable as tt
 from ssvae.config import TrainConfig
@@ -19,8 +22,8 @@ def test_test_metrics_never_reach_the_searcher(monkeypatch, tmp_path):
     reported: list[dict] = []
     monkeypatch.setattr(tt.tune, "report", lambda metrics, checkpoint=None: reported.append(metrics))
 
-    def fake_fit(config, report=None, resume=None, out_dir=None):
-        assert resume is True and out_dir is not None
+    def fake_fit(config, report=None, resume=None, out_dir=None, evaluate_test=True):
+        assert resume is True and out_dir is not None and evaluate_test is False
         for epoch, acc in enumerate([0.6, 0.8, 0.7], start=1):
             report({"epoch": epoch, "stage": "main", "val_binary_acc": acc, "val_loss": 1.0,
                     "test_binary_acc": 0.99, "test_elbo": -1.0, "selection_metric": acc}, None)
@@ -32,7 +35,7 @@ def test_test_metrics_never_reach_the_searcher(monkeypatch, tmp_path):
     base = TrainConfig(dataset="digits", model="m2", epochs=3).to_json()
     tt.train_trial({tt.META: {"base": base, "metric": "val_binary_acc", "mode": "max",
                               "threads": 1, "work_root": str(tmp_path), "split_dir": None},
-                    "lr": 0.002})
+                    tt.INDEX: 0, "lr": 0.002})
     assert [r["epoch"] for r in reported] == [1, 2, 3]
     assert not any(k.startswith("test") for r in reported for k in r)
     assert [r[tt.OBJECTIVE] for r in reported] == [0.6, 0.8, 0.8]   # best so far
@@ -46,7 +49,7 @@ def test_metric_only_at_the_end_is_reported_once(monkeypatch, tmp_path):
     reported: list[dict] = []
     monkeypatch.setattr(tt.tune, "report", lambda metrics, checkpoint=None: reported.append(metrics))
 
-    def fake_fit(config, report=None, resume=None, out_dir=None):
+    def fake_fit(config, report=None, resume=None, out_dir=None, evaluate_test=True):
         for epoch in (1, 2):
             report({"epoch": epoch, "stage": "vae", "val_binary_acc": None, "val_loss": 3.0}, None)
         return {"val_binary_acc": 0.7, "test_binary_acc": 0.9}
@@ -56,19 +59,66 @@ def test_metric_only_at_the_end_is_reported_once(monkeypatch, tmp_path):
     monkeypatch.setattr(ssvae, "fit", fake_fit, raising=False)
     base = TrainConfig(dataset="digits", model="m1", epochs=2).to_json()
     tt.train_trial({tt.META: {"base": base, "metric": "val_binary_acc", "mode": "max",
-                              "threads": 1, "work_root": str(tmp_path), "split_dir": None}})
+                              "threads": 1, "work_root": str(tmp_path), "split_dir": None},
+                    tt.INDEX: 0})
     assert [tt.OBJECTIVE in r for r in reported] == [False, False, True]
     assert reported[-1]["stage"] == "final" and reported[-1][tt.OBJECTIVE] == 0.7
     assert not any(k.startswith("test") for r in reported for k in r)
 
 
-def test_progress_survives_a_resume(tmp_path):
-    p = tt._Progress(tmp_path / "p.json", "val_binary_acc", "max")
-    p.update(0.5, 1)
-    p.update(0.7, 2)
-    again = tt._Progress(tmp_path / "p.json", "val_binary_acc", "max")
-    again.update(0.6, 3)
-    assert again.fields() == {tt.OBJECTIVE: 0.7, tt.METRIC_EPOCH: 3}
+class _Killed(Exception):
+    pass
+
+
+def _trial(tmp_path, index: int = 0) -> dict:
+    base = TrainConfig(dataset="digits", model="supervised", epochs=4, patience=4,
+                       hidden_dim=16).to_json()
+    return {tt.META: {"base": base, "metric": "val_binary_acc", "mode": "max", "threads": 1,
+                      "work_root": str(tmp_path), "split_dir": str(tmp_path / "splits")},
+            tt.INDEX: index, "lr": 0.003}
+
+
+def _result(r: dict) -> dict:
+    return {k: v for k, v in r.items() if k not in ("run_dir", "torch_threads", "omp_threads",
+                                                    "trial_started")}
+
+
+def test_a_restarted_trial_reports_its_finished_epochs_again(monkeypatch, tmp_path):
+    reference: list[dict] = []
+    monkeypatch.setattr(tt.tune, "report",
+                        lambda metrics, checkpoint=None: reference.append(_result(metrics)))
+    tt.train_trial(_trial(tmp_path / "reference"))
+    assert [r["epoch"] for r in reference] == [1, 2, 3, 4]
+
+    first: list[dict] = []
+
+    def killed_at_3(metrics, checkpoint=None):
+        first.append(_result(metrics))
+        if metrics["epoch"] == 3:          # epoch 3 is saved, its report never arrives
+            raise _Killed
+
+    monkeypatch.setattr(tt.tune, "report", killed_at_3)
+    with pytest.raises(_Killed):
+        tt.train_trial(_trial(tmp_path / "resumed"))
+    again: list[dict] = []
+    monkeypatch.setattr(tt.tune, "report",
+                        lambda metrics, checkpoint=None: again.append(_result(metrics)))
+    tt.train_trial(_trial(tmp_path / "resumed"))
+    assert again == reference               # epochs 1-3 again from the checkpoint, then 4
+    folder = tt.trial_dir(_trial(tmp_path / "resumed"))
+    metrics = json.loads((folder / "metrics.json").read_text())
+    assert metrics["test_binary_acc"] is None and not (folder / "reconstructions.png").exists()
+
+
+def test_a_finished_trial_restarted_reports_its_score(monkeypatch, tmp_path):
+    """Killed after its last epoch and before Tune recorded it: the restart reports it all."""
+    monkeypatch.setattr(tt.tune, "report", lambda metrics, checkpoint=None: None)
+    tt.train_trial(_trial(tmp_path))
+    again: list[dict] = []
+    monkeypatch.setattr(tt.tune, "report",
+                        lambda metrics, checkpoint=None: again.append(_result(metrics)))
+    tt.train_trial(_trial(tmp_path))
+    assert [r["epoch"] for r in again] == [1, 2, 3, 4] and tt.OBJECTIVE in again[-1]
 
 
 def test_validation_only_filters():
@@ -76,19 +126,19 @@ def test_validation_only_filters():
     assert clean == {"epoch": 1, "val_loss": 2.0}
 
 
-def test_run_dir_is_deterministic_and_locked(tmp_path):
-    first, lock1 = tt.claim_run_dir(tmp_path, "abc", "trialA", wait_s=0)
-    assert first == tmp_path / "abc"
-    twin, lock2 = tt.claim_run_dir(tmp_path, "abc", "trialB", wait_s=0)
-    assert twin == tmp_path / "abc-trialB"                # a concurrent twin config
-    lock1.close()
-    again, lock3 = tt.claim_run_dir(tmp_path, "abc", "trialC", wait_s=0)
-    assert again == tmp_path / "abc"                     # released: the same folder again
-    lock2.close()
-    lock3.close()
+def test_trial_dir_is_deterministic_and_locked(monkeypatch, tmp_path):
+    config = _trial(tmp_path, index=3)
+    folder = tt.trial_dir(config)
+    assert folder.parent == tmp_path and folder.name.startswith("t003-")
+    assert tt.trial_dir(_trial(tmp_path, index=3)) == folder
+    monkeypatch.setattr(tt, "LOCK_WAIT_S", 0.0)
+    holder = tt._lock(folder.parent / f"{folder.name}.lock", "trial 3")
+    with pytest.raises(tt.TrialBusy, match="second driver"):
+        tt.train_trial(config)
+    holder.close()
 
 
 def test_trial_params_drop_meta():
-    assert tt.trial_params({tt.META: {}, "lr": 0.1, "model_options.alpha": 2}) == \
+    assert tt.trial_params({tt.META: {}, tt.INDEX: 2, "lr": 0.1, "model_options.alpha": 2}) == \
         {"lr": 0.1, "model_options.alpha": 2}
     json.dumps(tt.trial_params({tt.META: {}, "lr": 0.1}))
