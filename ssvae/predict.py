@@ -32,7 +32,7 @@ from ssvae.bundle import Predictor, load_best, positive_index, read_manifest, su
 from ssvae.checkpoint import CheckpointError
 from ssvae.data.images import IMAGE_EXTENSIONS, decode_image, is_hidden
 from ssvae.rejection import rejection_scores
-from ssvae.thresholds import DEFAULT_REJECT_FRACTION, Goal, Thresholds
+from ssvae.thresholds import DEFAULT_REJECT_FRACTION, Thresholds, add_goal_flags, goal_from_args
 
 TOP_K = 3
 
@@ -178,25 +178,6 @@ def predict_dataset(predictor: Predictor, name: str, data_root: str | None, out:
             bar.update(len(rows))
     partial.replace(out)
     return counts
-
-
-def add_goal_flags(parser: argparse.ArgumentParser) -> None:
-    """``--target-precision`` | ``--target-recall`` | ``--review-budget`` (one of them)."""
-    group = parser.add_mutually_exclusive_group()
-    group.add_argument("--target-precision", type=float, metavar="P",
-                       help="flag with at least this validation precision; pass with the same "
-                            "share of negatives; review the rest")
-    group.add_argument("--target-recall", type=float, metavar="R",
-                       help="flag enough to catch this share of validation positives")
-    group.add_argument("--review-budget", type=float, metavar="F",
-                       help="the share of images a person can review (default when no goal is "
-                            "given: 0.05)")
-
-
-def goal_from_args(args: argparse.Namespace) -> Goal:
-    return Goal(target_precision=args.target_precision, target_recall=args.target_recall,
-                review_budget=args.review_budget,
-                reject_fraction=getattr(args, "reject_fraction", DEFAULT_REJECT_FRACTION))
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -24,6 +24,7 @@ user's ``Goal`` sets ``flag_at`` and ``pass_below`` on the other validation imag
 """
 from __future__ import annotations
 
+import argparse
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -228,3 +229,22 @@ def choose(score: np.ndarray, positive: np.ndarray, rejection: np.ndarray, goal:
     rule = Thresholds(positive_name, flag_at, pass_below, review_above, goal)
     return Thresholds(positive_name, flag_at, pass_below, review_above, goal,
                       evaluate(rule, score, positive, rejection))
+
+
+def add_goal_flags(parser: argparse.ArgumentParser) -> None:
+    """``--target-precision`` | ``--target-recall`` | ``--review-budget`` (one of them)."""
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--target-precision", type=float, metavar="P",
+                       help="flag with at least this validation precision; pass with the same "
+                            "share of negatives; review the rest")
+    group.add_argument("--target-recall", type=float, metavar="R",
+                       help="flag enough to catch this share of validation positives")
+    group.add_argument("--review-budget", type=float, metavar="F",
+                       help="the share of images a person can review (default when no goal is "
+                            "given: 0.05)")
+
+
+def goal_from_args(args: argparse.Namespace) -> Goal:
+    return Goal(target_precision=args.target_precision, target_recall=args.target_recall,
+                review_budget=args.review_budget,
+                reject_fraction=getattr(args, "reject_fraction", DEFAULT_REJECT_FRACTION))
