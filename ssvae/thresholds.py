@@ -125,8 +125,10 @@ class Thresholds:
         rej = ("" if math.isinf(self.review_above)
                else f"; review if rejection > {self.review_above:.4g}")
         prec = "n/a (no flags)" if v["precision"] is None else f"{v['precision']:.3f}"
+        band = ("pass otherwise" if self.pass_below >= self.flag_at
+                else f"pass if score < {self.pass_below:.4g}; review in between")
         return (f"thresholds for {self.goal.describe()} (positive: {self.positive}): {flag}; "
-                f"pass if score < {self.pass_below:.4g}; review in between{rej}\n"
+                f"{band}{rej}\n"
                 f"on validation ({v['n']} images, {v['n_positive']} positive): precision "
                 f"{prec}, recall {v['recall']:.3f} (flagged or reviewed: "
                 f"{v['recall_with_review']:.3f}), flag {v['flag_fraction']:.1%}, review "
