@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from ssvae.checkpoint import CheckpointError, atomic_folder, safe_load
-from ssvae.config import TrainConfig
+from ssvae.config import ConfigError, TrainConfig
 from ssvae.data import LabelHierarchy, to_unit
 from ssvae.models import build_model
 from ssvae.models.base import SemiSupervisedModel
@@ -144,6 +144,57 @@ class Predictor:
                                                     positive), goal, positive)
 
 
+def _config_for_loading(values: dict[str, Any]) -> TrainConfig:
+    """A run's config, to rebuild its trained model: no file outside ``best/`` is needed."""
+    values = dict(values)
+    options = dict(values.get("model_options") or {})
+    if options.get("m1_checkpoint"):
+        options["m1_checkpoint"] = None      # M1's weights are in model.pt; the file may be gone
+    values["model_options"] = options
+    values["vgg16_missing"] = "scratch"      # the weights come from model.pt, not ImageNet's file
+    return TrainConfig.from_dict(values)
+
+
+def _trained_model(config: TrainConfig, image_shape, n_classes: int, weights: Path
+                   ) -> SemiSupervisedModel:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")      # "training VGG16 from scratch": not what happens here
+        model = build_model(config, image_shape, n_classes)
+    model.load_state_dict(safe_load(weights))
+    return model.eval()
+
+
+def upgrade_run(run: str | os.PathLike, data_root: str | None = None) -> Path:
+    """Rebuild ``RUN/best/`` of a run written before ``best/`` was self-contained: the config
+    from ``RUN/metrics.json``, the weights from ``RUN/best/model.pt`` (safe load), the
+    validation scores computed again on the run's validation part (its split hash checked)."""
+    from ssvae.training_data import run_inputs
+
+    run = Path(run)
+    try:
+        metrics = json.loads((run / "metrics.json").read_text())
+        values = json.loads(metrics["config_json"])
+    except (OSError, ValueError, KeyError) as err:
+        raise CheckpointError(f"{run} is not a finished run (no readable metrics.json with "
+                              f"config_json: {err})") from None
+    if data_root is not None:
+        values["data_root"] = data_root
+    config = _config_for_loading(values)
+    data, hierarchy, split = run_inputs(config)
+    if metrics.get("split_hash") not in (None, split.hash):
+        raise CheckpointError(f"the data under {config.data_root!r} give split {split.hash}, the "
+                              f"run used {metrics['split_hash']}: not the run's data")
+    model = _trained_model(config, data.image_shape, hierarchy.n_classes(config.label_mode),
+                           run / "best" / WEIGHTS)
+    probs, rejection = model_scores(model, data.train_x[split.val_idx], torch.device("cpu"))
+    try:
+        as_trained = TrainConfig.from_dict(values)     # keeps the run_id, if its files exist
+    except ConfigError:
+        as_trained = config
+    return write_best(run / "best", model, as_trained, hierarchy,
+                      ValidationScores(probs, data.train_y[split.val_idx], rejection))
+
+
 def read_manifest(folder: str | os.PathLike) -> dict[str, Any]:
     """``predictor.json`` of a ``best/`` folder, with a clear error for old or foreign folders."""
     folder = Path(folder)
@@ -152,7 +203,8 @@ def read_manifest(folder: str | os.PathLike) -> dict[str, Any]:
         raise CheckpointError(f"checkpoint folder {folder} does not exist (give RUN/best)")
     if not path.is_file():
         hint = (" It holds model.pt only: it was written before ssvae made self-contained "
-                "checkpoints; train the run again with this version to use it with predict."
+                "checkpoints. Rebuild it from its run (metrics.json and the run's data set): "
+                f"python -m ssvae.checkpoint upgrade {folder.parent}"
                 if (folder / WEIGHTS).is_file() else " Give the best/ folder of a run.")
         raise CheckpointError(f"{folder} has no {MANIFEST}.{hint}")
     manifest = json.loads(path.read_text())
@@ -166,21 +218,12 @@ def load_best(folder: str | os.PathLike, device: torch.device | str = "cpu") -> 
     """Load a ``best/`` folder written by ``write_best`` (safe loads only)."""
     folder, device = Path(folder), torch.device(device)
     manifest = read_manifest(folder)
-    values = dict(manifest["config"])
-    options = dict(values.get("model_options") or {})
-    if options.get("m1_checkpoint"):
-        options["m1_checkpoint"] = None      # M1's weights are in model.pt; the file may be gone
-    values["model_options"] = options
-    values["vgg16_missing"] = "scratch"      # the weights come from model.pt, not ImageNet's file
-    config = TrainConfig.from_dict(values)
+    config = _config_for_loading(manifest["config"])
     h = manifest["hierarchy"]
     hierarchy = LabelHierarchy(h["name"], h["subclass_names"], h["superclass_names"],
                                h["sub_to_super"])
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")      # "training VGG16 from scratch": not what happens here
-        model = build_model(config, manifest["image_shape"], int(manifest["n_classes"]))
-    state = safe_load(folder / WEIGHTS)
-    model.load_state_dict(state)
+    model = _trained_model(config, manifest["image_shape"], int(manifest["n_classes"]),
+                           folder / WEIGHTS)
     saved = safe_load(folder / VALIDATION)
     validation = ValidationScores(saved["probs"], saved["y_sub"], saved["rejection"])
     return Predictor(model.to(device).eval(), config, hierarchy, manifest, validation, device)

@@ -9,6 +9,8 @@
 - ``python -m ssvae.checkpoint convert OLD NEW`` rewrites an old checkpoint in the safe format.
   It loads OLD with ``weights_only=False``, which runs whatever code the file holds: only for
   files you trust, and only on this explicit request.
+- ``python -m ssvae.checkpoint upgrade RUN`` rebuilds the ``best/`` folder of a run written
+  before ``best/`` was self-contained (``ssvae.bundle.upgrade_run``; safe loads only).
 """
 from __future__ import annotations
 
@@ -127,10 +129,20 @@ def main(argv: Sequence[str] | None = None) -> int:
                                           "(loads it with weights_only=False: it may run code)")
     conv.add_argument("old", type=Path, help="the old .pt file (model.pt or state.pt)")
     conv.add_argument("new", type=Path, help="where to write the converted file")
+    up = sub.add_parser("upgrade", help="rebuild RUN/best/ of an older run as a self-contained "
+                                         "folder (config from RUN/metrics.json, validation scores "
+                                         "computed again; safe loads only)")
+    up.add_argument("run", type=Path, help="the run's output folder (holding metrics.json, best/)")
+    up.add_argument("--data-root", help="where the run's data lie now (default: as trained)")
     args = parser.parse_args(argv)
     try:
-        print(f"loading {args.old} with weights_only=False: this trusts the file")
-        written = convert(args.old, args.new)
+        if args.command == "convert":
+            print(f"loading {args.old} with weights_only=False: this trusts the file")
+            written = convert(args.old, args.new)
+        else:
+            from ssvae.bundle import upgrade_run   # needs the models and data: loaded on demand
+
+            written = upgrade_run(args.run, args.data_root)
     except (CheckpointError, pickle.UnpicklingError, OSError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

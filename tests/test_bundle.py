@@ -98,3 +98,21 @@ def test_an_old_best_folder_says_what_to_do(tmp_path):
         load_best(tmp_path / "best")
     with pytest.raises(CheckpointError, match="does not exist"):
         load_best(tmp_path / "nowhere")
+
+
+def test_upgrade_rebuilds_an_old_best_folder_that_predicts_as_before(tmp_path, capsys):
+    from ssvae.checkpoint import main as checkpoint_main
+
+    fit(_config(model="m1", label_mode="binary"), out_dir=str(tmp_path / "run"))
+    best = tmp_path / "run" / "best"
+    args = ["--dataset", "digits", "--positive", "low", "--no-progress"]
+    assert predict_main(["--checkpoint", str(best), "--out", str(tmp_path / "a.csv"), *args]) == 0
+    (best / "predictor.json").unlink()                  # as an older ssvae left it
+    (best / "validation.pt").unlink()
+    assert predict_main(["--checkpoint", str(best), "--out", str(tmp_path / "b.csv"), *args]) == 2
+    assert f"python -m ssvae.checkpoint upgrade {tmp_path / 'run'}" in capsys.readouterr().err
+    assert checkpoint_main(["upgrade", str(tmp_path / "run")]) == 0
+    assert predict_main(["--checkpoint", str(best), "--out", str(tmp_path / "b.csv"), *args]) == 0
+    assert (tmp_path / "a.csv").read_text() == (tmp_path / "b.csv").read_text()
+    assert checkpoint_main(["upgrade", str(tmp_path / "nowhere")]) == 2
+    assert "not a finished run" in capsys.readouterr().err
