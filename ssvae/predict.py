@@ -30,6 +30,7 @@ import torch
 
 from ssvae.bundle import Predictor, load_best, positive_index, read_manifest, superclass_probs
 from ssvae.checkpoint import CheckpointError
+from ssvae.data import to_unit
 from ssvae.data.images import IMAGE_EXTENSIONS, decode_image, is_hidden
 from ssvae.rejection import rejection_scores
 from ssvae.thresholds import DEFAULT_REJECT_FRACTION, Thresholds, add_goal_flags, goal_from_args
@@ -68,7 +69,7 @@ def _columns(predictor: Predictor, labelled: bool) -> list[str]:
 def _rows(predictor: Predictor, x: torch.Tensor, names: list[str], positive: int,
           thresholds: Thresholds) -> list[dict]:
     """CSV rows of uint8 images ``x`` [B, C, H, W]."""
-    xb = x.to(predictor.device).float().div_(255.0)
+    xb = to_unit(x.to(predictor.device))                         # [B, C, H, W] in [0, 1]
     probs = predictor.model.classify(xb).float()
     rejection = rejection_scores(predictor.model, xb, probs).cpu().numpy()
     probs = probs.cpu()
@@ -191,6 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--positive", required=True,
                         help="the super-class to flag (one of the model's super-classes)")
     parser.add_argument("--out", type=Path, required=True, help="the CSV file to write")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing --out")
     add_goal_flags(parser)
     parser.add_argument("--reject-fraction", type=float, default=DEFAULT_REJECT_FRACTION,
                         help="share of validation images with the highest rejection score; "
@@ -209,6 +211,8 @@ def _check_inputs(args: argparse.Namespace) -> None:
         raise ValueError(f"--folder {args.folder} does not exist or is not a folder")
     if args.out.is_dir():
         raise ValueError(f"--out {args.out} is a folder; give a CSV file name")
+    if args.out.exists() and not args.overwrite:
+        raise FileExistsError(f"--out {args.out} exists; pass --overwrite to replace it")
     if not args.out.parent.is_dir():
         raise ValueError(f"--out {args.out}: folder {args.out.parent} does not exist")
     if not os.access(args.out.parent, os.W_OK):

@@ -106,6 +106,16 @@ def test_bad_input_exits_non_zero_with_a_clear_message(best, folder_tree, tmp_pa
     assert not (tmp_path / "p.csv").exists()
 
 
+def test_an_existing_out_needs_overwrite(best, folder_tree, tmp_path, capsys):
+    out = tmp_path / "p.csv"
+    out.write_text("earlier predictions")
+    args = ["--checkpoint", best, "--folder", str(folder_tree / "objects" / "tiny"), "--positive",
+            "objects", "--out", str(out), "--no-progress"]
+    assert main(args) == 2 and "pass --overwrite" in capsys.readouterr().err
+    assert out.read_text() == "earlier predictions"
+    assert main([*args, "--overwrite"]) == 0 and len(_read(out)) == 2
+
+
 def test_missing_inputs_are_named(best, tmp_path, capsys):
     assert main(["--checkpoint", best, "--folder", str(tmp_path / "none"), "--positive", "objects",
                  "--out", str(tmp_path / "p.csv")]) == 2
