@@ -8,10 +8,11 @@ Model selection and early stopping use the validation part only (``ssvae/selecti
 
 Checkpoints (when ``out_dir`` is given): ``out_dir/last`` holds the whole training state after
 every finished epoch (written atomically), ``out_dir/best`` the selected model with its config,
-hierarchy, preprocessing and validation scores (``ssvae/bundle.py``: self-contained, safe loads). ``resume=True``
-continues from ``out_dir/last`` when it exists; the batches and the model's noise are seeded per
-epoch, so a resumed run computes exactly what an uninterrupted one would have. A larger
-``epochs`` continues a run that stopped at the epoch bound (``ssvae/resume.py``).
+hierarchy, preprocessing and validation scores (``ssvae/bundle.py``: self-contained, safe
+loads). ``resume=True`` continues from ``out_dir/last`` when it exists; the batches and the
+model's noise are seeded per epoch, so a resumed run computes exactly what an uninterrupted one
+would have. A larger ``epochs`` continues a run that stopped at the epoch bound
+(``ssvae/resume.py``).
 """
 from __future__ import annotations
 
