@@ -93,7 +93,7 @@ def _subnormal_counter(model: torch.nn.Module) -> tuple[list[int], list]:
 
 
 def training_steps(run: Path, data_root: str, steps: int, reps: int) -> None:
-    saved = torch.load(run / "last" / "state.pt", map_location="cpu", weights_only=False)
+    saved = torch.load(run / "last" / "state.pt", map_location="cpu", weights_only=True)
     config = TrainConfig.from_dict({**saved["config"], "data_root": data_root})
     data, hierarchy, split = run_inputs(config)
     model = build_model(config, data.image_shape, hierarchy.n_classes(config.label_mode))

@@ -6,6 +6,8 @@
 Writes ``metrics.json`` (DESIGN.md §6 keys), the best checkpoint (``best/model.pt``), the last
 resumable state (``last/``) and, for generative models, ``reconstructions.png`` and
 ``samples.png``. An existing ``--out`` folder is an error unless ``--resume`` or ``--overwrite``.
+``metrics.json`` records decision thresholds chosen on validation for ``--target-precision``,
+``--target-recall`` or ``--review-budget`` (default 0.05), per super-class as the positive one.
 """
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ from typing import Any, Sequence
 import yaml
 
 from ssvae.config import TrainConfig
+from ssvae.thresholds import add_goal_flags, goal_from_args
 
 _BOOL_FIELDS = ("download", "flush_denormal", "progress")
 
@@ -71,6 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="continue from --out/last (with a larger --epochs: continue a run "
                             "that stopped at the epoch bound)")
     group.add_argument("--overwrite", action="store_true", help="delete --out first")
+    add_goal_flags(parser)      # decision thresholds recorded in metrics.json (ssvae.thresholds)
     parser.add_argument("--log-epochs", action="store_true",
                         help="print one line per epoch to stderr (for batch jobs and log files, "
                              "where a progress bar is unreadable; combine with --no-progress)")
@@ -153,6 +157,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         config = config_from_args(args, parser, argv)
+        goal = goal_from_args(args)
         from ssvae.trainer import check_config, fit
 
         check_config(config)
@@ -160,7 +165,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         report = epoch_logger(sys.stderr) if args.log_epochs else None
         metrics = fit(config, report=report, resume=True if args.resume else None,
-                      out_dir=str(args.out))
+                      out_dir=str(args.out), goal=goal)
     except KeyboardInterrupt:
         print(f"\ninterrupted; continue with the same command plus --resume (out: {args.out})",
               file=sys.stderr)

@@ -7,10 +7,12 @@ Model selection and early stopping use the validation part only (``ssvae/selecti
 ``ssvae/plateau.py``); the test set is evaluated once, at the end, with the selected model.
 
 Checkpoints (when ``out_dir`` is given): ``out_dir/last`` holds the whole training state after
-every finished epoch (written atomically), ``out_dir/best`` the selected model. ``resume=True``
-continues from ``out_dir/last`` when it exists; the batches and the model's noise are seeded per
-epoch, so a resumed run computes exactly what an uninterrupted one would have. A larger
-``epochs`` continues a run that stopped at the epoch bound (``ssvae/resume.py``).
+every finished epoch (written atomically), ``out_dir/best`` the selected model with its config,
+hierarchy, preprocessing and validation scores (``ssvae/bundle.py``: self-contained, safe
+loads). ``resume=True`` continues from ``out_dir/last`` when it exists; the batches and the
+model's noise are seeded per epoch, so a resumed run computes exactly what an uninterrupted one
+would have. A larger ``epochs`` continues a run that stopped at the epoch bound
+(``ssvae/resume.py``).
 """
 from __future__ import annotations
 
@@ -25,6 +27,7 @@ from typing import Any, Callable
 import torch
 
 from ssvae.averaging import ExponentialAverage
+from ssvae.bundle import ValidationScores, model_scores, thresholds_by_superclass, write_best
 from ssvae.checkpoint import save_state
 from ssvae.config import TrainConfig
 from ssvae.data import BatchSource, to_unit
@@ -32,9 +35,11 @@ from ssvae.evaluation import accuracies, mean_loss_terms
 from ssvae.models import build_model
 from ssvae.models.base import SemiSupervisedModel, Stage
 from ssvae.plateau import new_optimiser
+from ssvae.rejection import rejection_kind
 from ssvae.resume import TrainState, restore, resume_dir
 from ssvae.runinfo import device_name, git_revision, resolve_device, versions
 from ssvae.selection import improved as _improved, score as _score
+from ssvae.thresholds import Goal
 from ssvae.training_data import run_inputs, training_arrays
 
 Report = Callable[[dict, "str | None"], None]
@@ -129,16 +134,19 @@ def torch_threads(threads: int | None):
 
 
 def fit(config: TrainConfig, report: Report | None = None, resume: bool | str | None = None,
-        out_dir: str | None = None, evaluate_test: bool = True) -> dict[str, Any]:
-    """Train one run and return its metrics (see the module docstring). ``evaluate_test=False``
-    (search trials) never touches the test set: no test metrics, no grids of test images."""
+        out_dir: str | None = None, goal: Goal | None = None,
+        evaluate_test: bool = True) -> dict[str, Any]:
+    """Train one run and return its metrics (see the module docstring). ``goal`` (default: a
+    review budget of 0.05) sets the decision thresholds recorded in ``metrics["thresholds"]``.
+    ``evaluate_test=False`` (search trials) never touches the test set: no test metrics, no
+    grids of test images."""
     check_config(config)
     with cpu_float_mode(config.flush_denormal), torch_threads(config.threads):
-        return _fit(config, report, resume, out_dir, evaluate_test)
+        return _fit(config, report, resume, out_dir, goal or Goal(), evaluate_test)
 
 
 def _fit(config: TrainConfig, report: Report | None, resume: bool | str | None,
-         out_dir: str | None, evaluate_test: bool = True) -> dict[str, Any]:
+         out_dir: str | None, goal: Goal, evaluate_test: bool = True) -> dict[str, Any]:
     started = time.time()
     device = resolve_device(config.device)
     out = Path(out_dir) if out_dir is not None else None
@@ -223,7 +231,7 @@ def _fit(config: TrainConfig, report: Report | None, resume: bool | str | None,
         _save_last(out, model, None, state, config)
 
     return _finish(config, model, data, split, x_val, y_val, hierarchy, binary, device, state, out,
-                   started, evaluate_test)
+                   started, goal, evaluate_test)
 
 
 def _average(model: SemiSupervisedModel, config: TrainConfig, state: TrainState,
@@ -265,9 +273,10 @@ def _validate(model: SemiSupervisedModel, x_val: torch.Tensor, y_val: torch.Tens
 
 
 def _finish(config, model, data, split, x_val, y_val, hierarchy, binary, device, state, out,
-            started, evaluate_test: bool = True) -> dict:
+            started, goal: Goal, evaluate_test: bool = True) -> dict:
     """Evaluate the selected model once on validation and (``evaluate_test``) test; write
-    metrics.json and grids."""
+    metrics.json, grids and ``best/`` (``ssvae/bundle.py``). Decision thresholds come from
+    validation scores only."""
     model.eval()
     val = accuracies(model, x_val, y_val, hierarchy, binary, device)
     test = (accuracies(model, data.test_x, data.test_y, hierarchy, binary, device)
@@ -293,19 +302,24 @@ def _finish(config, model, data, split, x_val, y_val, hierarchy, binary, device,
         "checkpoint": str(out) if out is not None else None,
         "history": state.history,
     })
+    probs_val, rejection_val = model_scores(model, x_val, device)
+    validation = ValidationScores(probs_val, y_val, rejection_val)
+    metrics["thresholds"] = {"goal": goal.to_dict(), "rejection": rejection_kind(model),
+                             "by_positive": thresholds_by_superclass(
+                                 validation, hierarchy, config.label_mode, goal)}
     if out is not None:
-        _write_outputs(out, model, metrics, data, device, grids=evaluate_test)
+        _write_outputs(out, model, metrics, data, device, config, hierarchy, validation,
+                       grids=evaluate_test)
     metrics["total_s"] = time.time() - started
     return metrics
 
 
 def _write_outputs(out: Path, model: SemiSupervisedModel, metrics: dict, data, device,
+                   config: TrainConfig, hierarchy, validation: ValidationScores,
                    grids: bool = True) -> None:
     from ssvae.grids import save_grids
 
-    best = out / "best"
-    best.mkdir(parents=True, exist_ok=True)
-    torch.save(model.state_dict(), best / "model.pt")
+    write_best(out / "best", model, config, hierarchy, validation)   # self-contained, safe
     if model.generative and grids:
         save_grids(model, data.test_x[:8], out, device)
     with open(out / "metrics.json", "w") as handle:

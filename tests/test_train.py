@@ -83,3 +83,19 @@ def test_flush_denormal_is_a_switch():
     parser = build_parser()
     assert parser.parse_args(["--out", "x"]).flush_denormal is True
     assert parser.parse_args(["--out", "x", "--no-flush-denormal"]).flush_denormal is False
+
+
+def test_goal_flags_set_the_thresholds_metrics_json_records(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main([*ARGS, "--model", "supervised", "--out", str(out),
+                 "--target-precision", "0.6"]) == 0
+    recorded = json.loads((out / "metrics.json").read_text())["thresholds"]
+    assert recorded["goal"] == {"target_precision": 0.6, "reject_fraction": 0.01}
+    assert recorded["rejection"] == "entropy"
+    for name in ("low", "high"):
+        t = recorded["by_positive"][name]
+        assert "error" in t or t["validation"]["precision"] >= 0.6
+    assert main([*ARGS, "--model", "supervised", "--out", str(tmp_path / "bad"),
+                 "--review-budget", "1.5"]) == 2
+    assert "review_budget=1.5 must be a number in [0, 1)" in capsys.readouterr().err
+    assert not (tmp_path / "bad").exists()                     # refused before any work

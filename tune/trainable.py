@@ -105,13 +105,11 @@ def saved_history(out_dir: Path) -> list[dict[str, Any]]:
     finished = out_dir / "metrics.json"
     if finished.exists():
         return list(json.loads(finished.read_text()).get("history") or [])
-    state = out_dir / "last" / "state.pt"
-    if not state.exists():
+    if not (out_dir / "last" / "state.pt").exists():
         return []
-    import torch
+    from ssvae.checkpoint import load_state
 
-    saved = torch.load(state, map_location="cpu", weights_only=False)
-    return list(saved["state"].get("history") or [])
+    return list(load_state(out_dir / "last")["state"].get("history") or [])
 
 
 def _fit_resuming(config: TrainConfig, out_dir: Path, report=None,

@@ -1,15 +1,15 @@
 """M1 of Kingma et al. 2014: a VAE fitted on all images, then a classifier on E[z|x]."""
 from __future__ import annotations
 
-import io
-import pickle
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 from sklearn.svm import SVC
 
+from ssvae.checkpoint import CheckpointError
 from ssvae.config import ConfigError, _check_choice, _check_float, _check_int
+from ssvae.models import head_state
 from ssvae.models.base import LossOutput, ModelSpec, SemiSupervisedModel, Stage
 from ssvae.nets import (Decoder, gaussian_kl, make_encoder, make_likelihood, reparameterize,
                         resolve_likelihood, split_gaussian)
@@ -62,7 +62,8 @@ class M1(SemiSupervisedModel):
       regression 28.0 -> 60.2 %, RBF SVM 20.3 -> 67.8 %, MLP 26.7 -> 53.2 %
       (results/mnist_anchor/m1_heads.py). ``classify`` returns the head's probabilities
       (uniform before the head is fitted).
-      The head is saved in the state dict (``get_extra_state``: pickled bytes).
+      The head is saved in the state dict as tensors and plain data (``get_extra_state``,
+      ``ssvae/models/head_state.py``), never as a pickle, so ``weights_only`` loads hold it.
 
     ``config.classifier`` does not apply: the head acts on latent vectors, not images; only the
     default ``mlp`` is accepted (``conv``/``vgg16`` raise), the head is ``model_options.head``.
@@ -160,15 +161,20 @@ class M1(SemiSupervisedModel):
             torch.as_tensor(p, dtype=probs.dtype, device=x.device)
         return probs / probs.sum(-1, keepdim=True)
 
-    def get_extra_state(self) -> torch.Tensor:
-        """The fitted head as pickled bytes (a uint8 tensor, so ``weights_only`` loads work)."""
-        if self.head is None:
-            return torch.zeros(0, dtype=torch.uint8)
-        return torch.frombuffer(bytearray(pickle.dumps(self.head)), dtype=torch.uint8).clone()
+    def get_extra_state(self) -> dict | None:
+        """The fitted head as tensors and plain data (``head_state.encode``); None before."""
+        return None if self.head is None else head_state.encode(self.head)
 
-    def set_extra_state(self, state: torch.Tensor) -> None:
-        data = bytes(state.cpu().numpy().tobytes()) if state is not None else b""
-        self.head = pickle.load(io.BytesIO(data)) if data else None
+    def set_extra_state(self, state: dict | torch.Tensor | None) -> None:
+        if isinstance(state, torch.Tensor):          # ssvae <= 0.x: the head as pickled bytes
+            if state.numel() == 0:
+                self.head = None
+                return
+            raise CheckpointError(
+                "this M1 checkpoint stores its classifier head as a pickle, which ssvae no longer "
+                "unpickles (it could run code). If you trust the file, convert it once: "
+                "python -m ssvae.checkpoint convert OLD.pt NEW.pt")
+        self.head = None if state is None else head_state.decode(state)
 
     # --- generation ----------------------------------------------------------------------------
     @torch.no_grad()

@@ -9,6 +9,7 @@ from typing import Any, Mapping
 
 import torch
 
+from ssvae.checkpoint import safe_load
 from ssvae.config import ConfigError, _check_choice, _check_float, _check_int
 from ssvae.models.base import Batch, LossOutput, ModelSpec, SemiSupervisedModel, Stage
 from ssvae.models.m1 import M1, M1Options
@@ -175,7 +176,7 @@ class M1M2(SemiSupervisedModel):
         self.set_stage(self.stage)
 
     def load_m1(self, path: str) -> None:
-        state = _find_state(torch.load(path, map_location="cpu", weights_only=False))
+        state = _find_state(safe_load(path))
         if any(k.startswith("m1.") for k in state):
             state = {k[3:]: v for k, v in state.items() if k.startswith("m1.")}
         state = {k: v for k, v in state.items() if not k.endswith("_extra_state")}
