@@ -404,7 +404,8 @@ def search_cell(spec: AblationSpec, cell: Cell, paths: StudyPaths, n_slots: int)
     tuner = _tuner(spec, cell, paths, experiment, n_slots)
     with _Interrupt() as interrupt:
         grid = tuner.fit()
-    recs = trial_records.records((r.config, _error_text(r.error)) for r in grid)
+    # A trial stopped before its first report has no result (and no config) in the grid.
+    recs = trial_records.records((r.config, _error_text(r.error)) for r in grid if r.config)
     unfinished = [r for r in recs if not r.done]
     if interrupt.signal or unfinished or len(recs) < spec.search.trials:
         raise StudyInterrupted(_interrupted_search(cell, recs, spec.search.trials,
