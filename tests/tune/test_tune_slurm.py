@@ -158,7 +158,7 @@ def test_slurm_shared_partition_sigterm_then_resubmit_resumes(slurm, whole_node,
     slurm.run("scancel", "--batch", "--signal=TERM", job)
     info = slurm.wait(job, lambda i: i["JobState"] in DONE, "end", limit_s=300)
     log = (study / "submit" / f"ssvae-quickstart-smoke-{job}.out").read_text(errors="replace")
-    assert "[slurm] SIGTERM: passing it to the driver" in log, log[-3000:]
+    assert "[slurm] SIGTERM: passed to the driver" in log, log[-3000:]
     assert re.search(r"the study exited with status [1-9]", log), log[-3000:]
     before = read_csv(study / "runs.csv")
     assert len(before) < SMOKE_ROWS                                    # it stopped before the end

@@ -29,7 +29,7 @@ def test_render_every_target(target, tmp_path, capsys):
         assert "RAY_AUTH_MODE=token" in text and "RAY_AUTH_TOKEN_PATH" in text
         assert "#SBATCH --nodes=3" in text and "#SBATCH --gpus-per-node=4" in text
         assert subprocess.run(["bash", "-n", str(out)]).returncode == 0
-        assert "#SBATCH --signal=B:TERM@300" in text and "trap pass_term TERM" in text
+        assert "#SBATCH --signal=B:TERM@300" in text and "trap on_term TERM" in text
         if shutil.which("shellcheck"):
             check = subprocess.run(["shellcheck", "-S", "warning", str(out)], capture_output=True,
                                    text=True)
