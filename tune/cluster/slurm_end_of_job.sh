@@ -3,7 +3,9 @@
 # earlier, Slurm's resolution; by hand: scancel --batch --signal=TERM JOBID). The trap passes it
 # to the driver alone: the study stops cleanly, keeping everything finished, Ray stays up until
 # the driver is done, and re-submitting this script resumes the study.
-driver_pid=/tmp/ssvae-driver-$SLURM_JOB_ID.pid   # written where the driver starts
+# The driver writes its PID here when it starts (a unique name: job IDs repeat across clusters).
+driver_pid=$(mktemp "/tmp/ssvae-driver-$SLURM_JOB_ID.XXXXXX")
+trap 'rm -f "$driver_pid"' EXIT
 terms=0
 delivered=
 deliver_term() {
@@ -30,6 +32,5 @@ wait_for_study() {   # wait_for_study PID: waits for the job step; its exit stat
     # SIGTERM came before the driver wrote its PID: pass it on as soon as the PID is there.
     while [ -z "$delivered" ] && kill -0 "$1" 2>/dev/null; do sleep 1; deliver_term; done
   done
-  rm -f "$driver_pid"
   echo "[slurm] the study exited with status $status"
 }
