@@ -10,9 +10,11 @@ Targets:
   ray           an existing Ray cluster (``ray up tune/cluster/ray_cluster.yaml``): ``ray job submit``
   k8s           KubeRay ``RayJob``                          (tune/cluster/rayjob.yaml)
 
-Every target uses token authentication the same way in every process (``RAY_AUTH_MODE=token``)
-and shared storage for ``--results-dir`` and ``--storage`` (NFS path or ``s3://``); see
-``tune/cluster/README.md``.
+The Slurm scripts ask Slurm for SIGTERM ``--term-before`` seconds before ``--time`` runs out
+(``#SBATCH --signal=B:TERM@...``) and pass it to the driver alone, so the study stops cleanly;
+re-submitting the same file resumes it. Every target uses token authentication the same way in
+every process (``RAY_AUTH_MODE=token``) and shared storage for ``--results-dir`` and
+``--storage`` (NFS path or ``s3://``); the guide is ``tune/cluster/README.md``.
 """
 from __future__ import annotations
 
@@ -199,7 +201,10 @@ _SLURM_TIME = re.compile(r"^(?:(\d+)-)?(\d+)(?::(\d+))?(?::(\d+))?$")
 
 
 def slurm_time_s(text: str) -> int:
-    """Seconds in a Slurm time limit: ``M``, ``M:S``, ``H:M:S``, ``D-H``, ``D-H:M``, ``D-H:M:S``."""
+    """Seconds in a Slurm time limit: ``M``, ``M:S``, ``H:M:S``, ``D-H``, ``D-H:M``, ``D-H:M:S``;
+    ``UNLIMITED`` / ``INFINITE``: a number larger than any other."""
+    if text.strip().lower() in ("unlimited", "infinite"):
+        return 2 ** 31
     match = _SLURM_TIME.match(text.strip())
     if not match:
         raise ValueError(f"--time={text!r} is not a Slurm time limit (M, M:S, H:M:S, D-H, D-H:M "

@@ -69,7 +69,8 @@ def test_local_slurm_script_is_sound():
 
 
 @pytest.mark.parametrize("text, seconds", [("30", 1800), ("5:30", 330), ("2:00:00", 7200),
-                                           ("1-12", 129600), ("1-0:30", 88200), ("2-1:0:5", 176405)])
+                                           ("1-12", 129600), ("1-0:30", 88200), ("2-1:0:5", 176405),
+                                           ("UNLIMITED", 2 ** 31)])
 def test_slurm_time_s(text, seconds):
     assert slurm_time_s(text) == seconds
 
