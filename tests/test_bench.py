@@ -58,3 +58,28 @@ def test_denormal_bench_smoke_on_a_run(capsys, tmp_path, monkeypatch):
     if platform.machine().lower() in ("x86_64", "amd64"):
         assert ratio > 1.5                  # the subnormal input really was subnormal
     assert not flushing_denormals()                            # the caller's IEEE floats again
+
+
+def test_gpu_packing_without_a_gpu_says_so(capsys, tmp_path, monkeypatch):
+    import torch
+
+    monkeypatch.setenv("SSVAE_SPLIT_DIR", str(tmp_path))
+    bench = _load("gpu_packing")
+    with pytest.raises(SystemExit):
+        bench.main(["--trials", "0", "2"])                      # bad input: argparse's exit 2
+    assert "--trials must all be >= 1, got [0]" in capsys.readouterr().err
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is here: `python bench/gpu_packing.py` measures it (minutes)")
+    assert bench.main([]) == 0
+    assert "no CUDA GPU here" in capsys.readouterr().out
+    # The same trial processes on CPU, from the command line (spawned processes re-import it):
+    # two packed trials start, meet, time and report.
+    import subprocess
+    import sys
+
+    run = subprocess.run([sys.executable, str(BENCH / "gpu_packing.py"), "--device", "cpu",
+                          "--trials", "2", "--steps", "2", "--warmup", "0"],
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-2000:]
+    rows = [line.split() for line in run.stdout.splitlines() if line.startswith("  ")]
+    assert rows and rows[-1][0] == "2" and float(rows[-1][1]) > 0

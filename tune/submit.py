@@ -10,18 +10,22 @@ Targets:
   ray           an existing Ray cluster (``ray up tune/cluster/ray_cluster.yaml``): ``ray job submit``
   k8s           KubeRay ``RayJob``                          (tune/cluster/rayjob.yaml)
 
-Every target uses token authentication the same way in every process (``RAY_AUTH_MODE=token``)
-and shared storage for ``--results-dir`` and ``--storage`` (NFS path or ``s3://``); see
-``tune/cluster/README.md``.
+The Slurm scripts ask Slurm for SIGTERM ``--term-before`` seconds before ``--time`` runs out
+(``#SBATCH --signal=B:TERM@...``) and pass it to the driver alone, so the study stops cleanly;
+re-submitting the same file resumes it. Every target uses token authentication the same way in
+every process (``RAY_AUTH_MODE=token``) and shared storage for ``--results-dir`` and
+``--storage`` (NFS path or ``s3://``); the guide is ``tune/cluster/README.md``.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import re
 import shlex
 import subprocess
 import sys
+from importlib.metadata import version
 from pathlib import Path
 
 if __package__ in (None, ""):
@@ -60,6 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
     res.add_argument("--gpus-per-node", type=int, default=0)
     res.add_argument("--mem", default="64G", help="memory per node (slurm-shared, k8s)")
     res.add_argument("--time", default="24:00:00", help="Slurm time limit")
+    res.add_argument("--term-before", type=int, default=300, metavar="SECONDS",
+                     help="Slurm sends the driver SIGTERM this long before --time runs out, so "
+                          "the study stops cleanly and resumes when re-submitted (default 300)")
     res.add_argument("--partition", default=None, help="Slurm partition")
     res.add_argument("--port", type=int, default=6379, help="Ray head port (Slurm)")
     res.add_argument("--env-setup", default="",
@@ -126,6 +133,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: gpus_per_trial={spec.resources.gpus_per_trial} but --gpus-per-node=0; "
               f"give --gpus-per-node or --gpus-per-trial 0", file=sys.stderr)
         return 2
+    if args.target.startswith("slurm"):
+        try:
+            limit_s = slurm_time_s(args.time)
+        except ValueError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
+        if not 0 < args.term_before < min(limit_s, 65536):
+            print(f"error: --term-before={args.term_before} s must be > 0 and shorter than --time="
+                  f"{args.time} ({limit_s} s) and than Slurm's maximum of 65535 s", file=sys.stderr)
+            return 2
     if args.target == "k8s":
         results_dir = args.results_dir or "/shared/results"
     else:
@@ -155,8 +172,10 @@ def main(argv: list[str] | None = None) -> int:
             "LOG_DIR": str(Path(results_dir) / spec.name / "submit"), "REPO": shlex.quote(str(REPO)),
             "ENV_SETUP": args.env_setup or "# (add `source <venv>/bin/activate` or `module load` lines here)",
             "TOKEN_PATH": args.token_path, "STUDY_ARGS": shlex.join(cmd_args),
-            "IMAGE": args.image, "PVC": args.pvc,
-            "RAY_VERSION": _ray_version(), "GPU_REQUEST": f', nvidia.com/gpu: "{gpus}"' if gpus else "",
+            "IMAGE": args.image, "PVC": args.pvc, "TERM_BEFORE": str(args.term_before),
+            "END_OF_JOB": render((CLUSTER / "slurm_end_of_job.sh").read_text().rstrip("\n"),
+                                 {"TERM_BEFORE": str(args.term_before)}),
+            "RAY_VERSION": version("ray"), "GPU_REQUEST": f', nvidia.com/gpu: "{gpus}"' if gpus else "",
         }
         text = render((CLUSTER / TEMPLATES[args.target]).read_text(), values)
         submit_cmd = "sbatch" if args.target.startswith("slurm") else "kubectl apply -f"
@@ -169,6 +188,8 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out) if args.out else local / spec.name / "submit" / f"{args.target}{suffix}"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text)
+    if args.target.startswith("slurm"):   # Slurm does not make the --output folder: no log, no job
+        Path(values["LOG_DIR"]).mkdir(parents=True, exist_ok=True)
     command = f"bash {shlex.quote(str(out))}" if submit_cmd is None else f"{submit_cmd} {shlex.quote(str(out))}"
     print(f"wrote {out}\nthe study: {study_cmd}\nsubmit with: {command}")
     if args.submit:
@@ -176,13 +197,25 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _ray_version() -> str:
-    try:
-        import ray
+_SLURM_TIME = re.compile(r"^(?:(\d+)-)?(\d+)(?::(\d+))?(?::(\d+))?$")
 
-        return ray.__version__
-    except ImportError:
-        return "2.60.0"
+
+def slurm_time_s(text: str) -> int:
+    """Seconds in a Slurm time limit: ``M``, ``M:S``, ``H:M:S``, ``D-H``, ``D-H:M``, ``D-H:M:S``;
+    ``UNLIMITED`` / ``INFINITE``: a number larger than any other."""
+    if text.strip().lower() in ("unlimited", "infinite"):
+        return 2 ** 31
+    match = _SLURM_TIME.match(text.strip())
+    if not match:
+        raise ValueError(f"--time={text!r} is not a Slurm time limit (M, M:S, H:M:S, D-H, D-H:M "
+                         f"or D-H:M:S, e.g. 24:00:00 or 1-12:00:00)")
+    days, a, b, c = (int(g) if g is not None else None for g in match.groups())
+    if days is None:   # M, M:S, H:M:S
+        count = sum(x is not None for x in (a, b, c))
+        h, m, sec = {1: (0, a, 0), 2: (0, a, b), 3: (a, b, c)}[count]
+    else:              # D-H, D-H:M, D-H:M:S
+        h, m, sec = a, b or 0, c or 0
+    return (((days or 0) * 24 + h) * 60 + m) * 60 + sec
 
 
 if __name__ == "__main__":
