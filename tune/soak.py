@@ -62,7 +62,7 @@ def differences(a: dict, b: dict) -> list[str]:
     return out
 
 
-def _driver(spec: str, results: Path, extra: list[str], log: Path) -> subprocess.Popen:
+def start_driver(spec: str, results: Path, extra: list[str], log: Path) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
     env.setdefault("PYTHONUNBUFFERED", "1")
     with open(log, "ab") as handle:
@@ -85,9 +85,9 @@ def soak(spec: str, kills: int, out: Path, extra: list[str], seed: int, min_s: f
     out.mkdir(parents=True, exist_ok=True)
     rng = random.Random(seed)
     log = out / "drivers.log"
-    name = _study_name(spec, extra)
+    name = study_name(spec, extra)
     started = time.time()
-    proc = _driver(spec, out / "reference", extra, log)
+    proc = start_driver(spec, out / "reference", extra, log)
     if proc.wait() != 0:
         print(f"soak: the reference run failed (exit {proc.returncode}); see {log}")
         return 2
@@ -98,7 +98,7 @@ def soak(spec: str, kills: int, out: Path, extra: list[str], seed: int, min_s: f
     landed, by_kind, sessions, attempts = 0, {k: 0 for k in KINDS}, set(), 0
     while landed < kills:
         attempts += 1
-        proc = _driver(spec, out / "soak", extra, log)
+        proc = start_driver(spec, out / "soak", extra, log)
         wait = rng.uniform(min_s, max(min_s + 1, max_fraction * reference_s))
         kind = rng.choice(KINDS)
         deadline = time.time() + wait
@@ -120,7 +120,7 @@ def soak(spec: str, kills: int, out: Path, extra: list[str], seed: int, min_s: f
         by_kind[kind] += 1
         print(f"soak: interruption {landed}: {kind} after {wait:.0f} s (exit {code})", flush=True)
     if proc.poll() is None or proc.returncode != 0:
-        proc = _driver(spec, out / "soak", extra, log)
+        proc = start_driver(spec, out / "soak", extra, log)
         if proc.wait() != 0:
             print(f"soak: the final run failed (exit {proc.returncode}); see {log}")
             return 1
@@ -135,7 +135,7 @@ def soak(spec: str, kills: int, out: Path, extra: list[str], seed: int, min_s: f
     return 0 if not diff and not left else 1
 
 
-def _study_name(spec: str, extra: list[str]) -> str:
+def study_name(spec: str, extra: list[str]) -> str:
     from tune.spec import load_spec
 
     name = load_spec(spec).name
