@@ -49,6 +49,7 @@ HISTORY_COLUMNS = ("cell", "model", "label_mode", "n_labels", "trial_id", "itera
 # With folder storage each trial's own out_dir/last is its per-epoch checkpoint; Tune's copy of
 # it (used only when a trial moves to a node that cannot see the folder) is kept this often.
 TUNE_CHECKPOINT_EVERY_S = 60.0
+NODE_LOSS_RETRIES = 5     # retries of a trial or final run whose worker or node died
 
 
 class StudyInterrupted(Exception):
@@ -287,7 +288,8 @@ def _tuner(spec: AblationSpec, cell: Cell, paths: StudyPaths, experiment: str, n
             "cell": cell.name, "metric": spec.search.metric, "mode": mode,
             "threads": spec.resources.threads, "work_root": str(paths.trial_work_root(experiment)),
             "split_dir": paths.split_dir,
-            "checkpoint_every_s": 0 if paths.remote_storage else TUNE_CHECKPOINT_EVERY_S}
+            "checkpoint_every_s": 0 if paths.remote_storage else TUNE_CHECKPOINT_EVERY_S,
+            "max_failures": spec.search.max_failures}
     return tune.Tuner(
         trainable,
         param_space={META: meta},
@@ -297,7 +299,11 @@ def _tuner(spec: AblationSpec, cell: Cell, paths: StudyPaths, experiment: str, n
             trial_dirname_creator=trial_dirname),
         run_config=tune.RunConfig(
             name=experiment, storage_path=paths.storage, verbose=1,
-            failure_config=tune.FailureConfig(max_failures=spec.search.max_failures),
+            # A trial lost with its worker or node is retried up to NODE_LOSS_RETRIES times on
+            # top of the spec's max_failures; the trial's own exceptions are counted in its
+            # folder and stop being retried after max_failures (tune.trainable).
+            failure_config=tune.FailureConfig(
+                max_failures=spec.search.max_failures + NODE_LOSS_RETRIES),
             checkpoint_config=tune.CheckpointConfig(num_to_keep=2)),
     )
 
@@ -460,9 +466,6 @@ def _id_row(spec: AblationSpec, config) -> dict[str, Any]:
             "hierarchy": config.hierarchy, "model": config.model, "label_mode": config.label_mode,
             "n_labels": config.n_labels, "split_seed": config.split_seed, "seed": config.train_seed,
             "config_json": config.to_json()}
-
-
-NODE_LOSS_RETRIES = 5     # retries of a final run whose worker or node died
 
 
 def final_evaluation(spec: AblationSpec, cells: list[Cell], best: dict[str, Any],

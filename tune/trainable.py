@@ -143,7 +143,6 @@ def train_trial(trial_config_: dict) -> None:
     _use_split_dir(meta.get("split_dir"))
     os.environ["OMP_NUM_THREADS"] = str(meta["threads"])   # what Ray sets too; for children
     config = train_config_of(trial_config_)
-    metric, mode = meta["metric"], meta["mode"]
     out_dir = trial_dir(trial_config_)
     # An earlier incarnation of this trial (its actor torn down after a driver kill) may still
     # hold the folder for a moment: wait for it; a live second driver is an error.
@@ -152,52 +151,88 @@ def train_trial(trial_config_: dict) -> None:
         raise TrialBusy(f"{out_dir} is being trained by another process: is a second driver "
                         f"running this study?")
     try:
-        last = out_dir / "last"
-        if not (last / "state.pt").exists() and not (out_dir / "metrics.json").exists():
-            checkpoint = tune.get_checkpoint()   # a restore onto a node without the folder
-            if checkpoint is not None:
-                with checkpoint.as_directory() as src:
-                    if (Path(src) / "state.pt").exists():
-                        shutil.copytree(src, last, dirs_exist_ok=True)
-        _recover_last(out_dir)
-        objective = _Objective(metric, mode)
-        started = time.time()
-        # fit() keeps out_dir/last every epoch, and out_dir lies in the study's storage; a Tune
-        # checkpoint (a copy to Tune's storage, e.g. s3://) is attached every epoch only when
-        # that storage is remote, else at most every `checkpoint_every_s` (it costs a copy and
-        # can force an experiment snapshot).
-        every_s = float(meta.get("checkpoint_every_s", 0))
-        last_ckpt = [-math.inf]
-
-        def report(metrics: dict, checkpoint_dir: str | None = None, fresh: bool = True) -> None:
-            if fresh:
-                faults.reached("report")     # checkpoint saved, not yet reported (tests)
-                faults.slow(index)
-            clean = validation_only(metrics)
-            objective.update(clean.get(metric))
-            ckpt = None
-            if checkpoint_dir and time.time() - last_ckpt[0] >= every_s:
-                ckpt = tune.Checkpoint.from_directory(checkpoint_dir)
-                last_ckpt[0] = time.time()
-            tune.report({**clean, **objective.fields(), **_runtime(out_dir, started)},
-                        checkpoint=ckpt)
-
-        for entry in saved_history(out_dir):    # the finished epochs, again (see docstring)
-            report(entry, fresh=False)
-        finished = out_dir / "metrics.json"
-        if finished.exists():
-            final = json.loads(finished.read_text())
-        else:
-            final = _fit_resuming(config, out_dir, report=report, evaluate_test=False)
-        if objective.best is None and final.get(metric) is not None:
-            # M1's accuracy exists only once its head is fitted, after the last epoch: report
-            # the selected model's VALIDATION value once (never a test metric).
-            objective.update(final[metric])
-            tune.report({"epoch": len(final.get("history") or []), "stage": "final",
-                         metric: final[metric], **objective.fields(),
-                         **_runtime(out_dir, started)})
+        _give_up_after_own_failures(out_dir, int(meta.get("max_failures", 0)))
+        try:
+            _train_trial(config, out_dir, meta, index)
+        except Exception as err:
+            _count_own_failure(out_dir, err)
+            raise
     finally:
         lock.close()
+
+
+class TrialFailed(RuntimeError):
+    """A trial whose own exceptions used up the spec's max_failures (its message is theirs)."""
+
+
+FAILURES = "failures.json"
+
+
+def _give_up_after_own_failures(out_dir: Path, max_failures: int) -> None:
+    """Tune retries a trial max_failures + NODE_LOSS_RETRIES times, whatever the cause; the
+    trial's own exceptions are allowed max_failures retries only: after that it fails at once."""
+    path = out_dir / FAILURES
+    if path.exists():
+        saved = json.loads(path.read_text())
+        if saved["count"] > max_failures:
+            raise TrialFailed(saved["error"])
+
+
+def _count_own_failure(out_dir: Path, err: Exception) -> None:
+    path = out_dir / FAILURES
+    count = json.loads(path.read_text())["count"] if path.exists() else 0
+    out_dir.mkdir(parents=True, exist_ok=True)
+    text = str(err) if isinstance(err, TrialFailed) else f"{type(err).__name__}: {err}"
+    path.write_text(json.dumps({"count": count + 1, "error": text[:2000]}))
+
+
+def _train_trial(config: TrainConfig, out_dir: Path, meta: dict, index: int) -> None:
+    """The body of ``train_trial``: replay, then train on (see its docstring)."""
+    metric, mode = meta["metric"], meta["mode"]
+    last = out_dir / "last"
+    if not (last / "state.pt").exists() and not (out_dir / "metrics.json").exists():
+        checkpoint = tune.get_checkpoint()   # a restore onto a node without the folder
+        if checkpoint is not None:
+            with checkpoint.as_directory() as src:
+                if (Path(src) / "state.pt").exists():
+                    shutil.copytree(src, last, dirs_exist_ok=True)
+    _recover_last(out_dir)
+    objective = _Objective(metric, mode)
+    started = time.time()
+    # fit() keeps out_dir/last every epoch, and out_dir lies in the study's storage; a Tune
+    # checkpoint (a copy to Tune's storage, e.g. s3://) is attached every epoch only when
+    # that storage is remote, else at most every `checkpoint_every_s` (it costs a copy and
+    # can force an experiment snapshot).
+    every_s = float(meta.get("checkpoint_every_s", 0))
+    last_ckpt = [-math.inf]
+
+    def report(metrics: dict, checkpoint_dir: str | None = None, fresh: bool = True) -> None:
+        if fresh:
+            faults.reached("report")     # checkpoint saved, not yet reported (tests)
+            faults.slow(index)
+        clean = validation_only(metrics)
+        objective.update(clean.get(metric))
+        ckpt = None
+        if checkpoint_dir and time.time() - last_ckpt[0] >= every_s:
+            ckpt = tune.Checkpoint.from_directory(checkpoint_dir)
+            last_ckpt[0] = time.time()
+        tune.report({**clean, **objective.fields(), **_runtime(out_dir, started)},
+                    checkpoint=ckpt)
+
+    for entry in saved_history(out_dir):    # the finished epochs, again (see docstring)
+        report(entry, fresh=False)
+    finished = out_dir / "metrics.json"
+    if finished.exists():
+        final = json.loads(finished.read_text())
+    else:
+        final = _fit_resuming(config, out_dir, report=report, evaluate_test=False)
+    if objective.best is None and final.get(metric) is not None:
+        # M1's accuracy exists only once its head is fitted, after the last epoch: report
+        # the selected model's VALIDATION value once (never a test metric).
+        objective.update(final[metric])
+        tune.report({"epoch": len(final.get("history") or []), "stage": "final",
+                     metric: final[metric], **objective.fields(),
+                     **_runtime(out_dir, started)})
 
 
 class _Objective:

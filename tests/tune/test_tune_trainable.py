@@ -73,8 +73,10 @@ class _Killed(Exception):
 def _trial(tmp_path, index: int = 0) -> dict:
     base = TrainConfig(dataset="digits", model="supervised", epochs=4, patience=4,
                        hidden_dim=16).to_json()
+    # max_failures: the tests' simulated kill is an exception, which a real kill is not.
     return {tt.META: {"base": base, "metric": "val_binary_acc", "mode": "max", "threads": 1,
-                      "work_root": str(tmp_path), "split_dir": str(tmp_path / "splits")},
+                      "work_root": str(tmp_path), "split_dir": str(tmp_path / "splits"),
+                      "max_failures": 3},
             tt.INDEX: index, "lr": 0.003}
 
 
@@ -142,3 +144,25 @@ def test_trial_params_drop_meta():
     assert tt.trial_params({tt.META: {}, tt.INDEX: 2, "lr": 0.1, "model_options.alpha": 2}) == \
         {"lr": 0.1, "model_options.alpha": 2}
     json.dumps(tt.trial_params({tt.META: {}, "lr": 0.1}))
+
+
+def test_own_failures_stop_being_retried_after_max_failures(monkeypatch, tmp_path):
+    """Tune retries every failure (node losses too); the trial's own exception is retried
+    max_failures times, then it fails at once with the same message, without training."""
+    calls = []
+
+    def broken_fit(config, report=None, resume=None, out_dir=None, evaluate_test=True):
+        calls.append(1)
+        raise ValueError("a bad value")
+
+    import ssvae
+
+    monkeypatch.setattr(ssvae, "fit", broken_fit, raising=False)
+    config = _trial(tmp_path)
+    config[tt.META]["max_failures"] = 1
+    for _ in range(2):
+        with pytest.raises(ValueError, match="a bad value"):
+            tt.train_trial(config)
+    with pytest.raises(tt.TrialFailed, match="ValueError: a bad value"):
+        tt.train_trial(config)
+    assert len(calls) == 2
