@@ -3,13 +3,17 @@
 SPEC is a YAML path or a shipped spec name (``ablations/<name>.yaml``); none runs the quickstart.
 For each searched cell one Tuner (Optuna TPE + ASHA, on a validation metric), then the best
 configuration of every cell is trained for each (label draw, seed) and its test metrics go to
-``<results-dir>/<name>/runs.csv``. Re-running the same command resumes. ``RAY_ADDRESS`` set:
-join that cluster; unset: start Ray locally.
+``<results-dir>/<name>/runs.csv`` (default ``runs/<name>/``, a folder git ignores, so a fresh
+clone really trains and its committed ``results/`` stay untouched). Re-running the same command
+resumes. When done, the new table is compared with the committed reference
+``results/<name>/runs.csv`` (``tune.reference``): agreement or each differing run is printed, and
+a difference never fails the command. ``RAY_ADDRESS`` set: join that cluster; unset: start Ray
+locally.
 
 Examples::
 
     python tune/search.py                              # the quickstart (digits, offline)
-    python tune/search.py quickstart --smoke           # tiny budget, results/quickstart-smoke/
+    python tune/search.py quickstart --smoke           # tiny budget, runs/quickstart-smoke/
     python tune/search.py mnist_label_curve --dry-run  # cells, trials and a compute estimate
     RAY_ADDRESS=head:6379 python -m tune.search ablations/fashion_binary_vs_subclass.yaml \\
         --storage /shared/ray --results-dir /shared/results --gpus-per-trial 0.25
@@ -29,7 +33,11 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(_here.parent))
 
 from ssvae.config import ConfigError  # noqa: E402
+from tune.reference import check_against_reference  # noqa: E402
 from tune.spec import SpecError, load_spec, shipped_specs  # noqa: E402
+
+DEFAULT_RESULTS_DIR = "runs"          # git-ignored: a study never rewrites committed files
+REFERENCE_DIR = "results"             # the committed tables a new run is checked against
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -45,7 +53,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="tiny budget, same code path; writes to <results-dir>/<name>-smoke/")
     p.add_argument("--dry-run", action="store_true",
                    help="validate, print cells, trials and a compute estimate; start nothing")
-    p.add_argument("--results-dir", default="results", help="results root (default: results/)")
+    p.add_argument("--results-dir", default=DEFAULT_RESULTS_DIR,
+                   help=f"results root; the study writes <results-dir>/<name>/ (default: "
+                        f"{DEFAULT_RESULTS_DIR}/, which git ignores; pass {REFERENCE_DIR} to "
+                        "add to the committed tables)")
+    p.add_argument("--reference", default=None, metavar="RUNS_CSV",
+                   help=f"table the finished study is compared with (default: the committed "
+                        f"{REFERENCE_DIR}/<name>/runs.csv; skipped when absent)")
     p.add_argument("--storage", default=None,
                    help="Ray Tune storage: a folder (made absolute; NFS for multi-node) or a "
                         "URI such as s3://bucket/path (default: <results-dir>/<name>/ray)")
@@ -126,12 +140,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 1
     paths, counts = result["paths"], result["counts"]
-    print(f"\n[tune] study {spec.name!r} done: {counts['ok']} final runs now, "
-          f"{counts['skipped']} already there, {counts['failed']} failed")
-    print(f"  results table:    {paths.runs_csv}\n  best configs:     {paths.best_json}\n"
+    print(f"\n  results table:    {paths.runs_csv}\n  best configs:     {paths.best_json}\n"
           f"  search history:   {paths.history_csv}\n  spec copy:        {paths.spec_copy}\n"
           f"  runs (checkpoints): {paths.study_dir / 'runs'}\n  Tune storage:     {paths.storage}")
     _analyse(paths.study_dir, command)
+    reference = Path(args.reference or Path(REFERENCE_DIR) / spec.name / "runs.csv")
+    for line in check_against_reference(paths.runs_csv, reference):
+        print(f"[tune] {line}" if not line.startswith(" ") else line, flush=True)
+    # The last line, which scripts and the README quote.
+    print(f"[tune] study {spec.name!r} done: {counts['ok']} final runs now, "
+          f"{counts['skipped']} already there, {counts['failed']} failed", flush=True)
     return 0
 
 
