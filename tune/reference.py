@@ -22,6 +22,27 @@ RUN_FIELDS = frozenset({"wall_s", "checkpoint", "node_id", "git_rev", "versions"
                         "config_json", "source", "line"})
 REL_TOL = 1e-6
 SHOWN = 10            # differing runs listed one per line; the rest are counted
+METRIC = "test_binary_acc"    # summarised per cell for runs in one table only
+
+
+def _pct(x: float | None) -> str:
+    return "-" if x is None else f"{100 * x:.1f} %"
+
+
+def _cell(row: dict[str, str]) -> str:
+    return (f"{row.get('model', '?')}, {row.get('label_mode', '?')} labels, "
+            f"{row.get('n_labels', '?')} labels")
+
+
+def _mean(rows: list[dict[str, str]]) -> float | None:
+    values = []
+    for r in rows:
+        try:
+            values.append(float(r.get(METRIC) or "nan"))
+        except ValueError:
+            continue
+    values = [v for v in values if not math.isnan(v)]
+    return sum(values) / len(values) if values else None
 
 
 @dataclass
@@ -41,6 +62,10 @@ class Comparison:
     only_reference: list[str] = field(default_factory=list)
     columns_only_new: list[str] = field(default_factory=list)
     columns_only_reference: list[str] = field(default_factory=list)
+    # per cell (model, label mode, budget) with unmatched runs: (n new, n reference, mean test
+    # binary accuracy new, reference) — a cell whose search chose another configuration
+    unmatched_cells: dict[str, tuple[int, int, float | None, float | None]] = field(
+        default_factory=dict)
 
     @property
     def agree(self) -> bool:
@@ -71,9 +96,15 @@ class Comparison:
             if ids:
                 more = f" ... (+{len(ids) - SHOWN})" if len(ids) > SHOWN else ""
                 out.append(f"  {name}: {' '.join(ids[:SHOWN])}{more}")
+        for cell, (n_new, n_ref, acc_new, acc_ref) in self.unmatched_cells.items():
+            accs = (f"; mean {METRIC} {_pct(acc_new)} here, {_pct(acc_ref)} in the reference"
+                    if acc_new is not None or acc_ref is not None else "")
+            out.append(f"  cell {cell}: {n_new} run(s) only here, {n_ref} only in the "
+                       f"reference{accs}")
         if self.only_new or self.only_reference:
-            out.append("  (runs present in one table only: a different spec, code version or "
-                       "an unfinished study gives them new run_ids)")
+            out.append("  (a run_id changes with the configuration: the search chose other "
+                       "hyper-parameters for these cells, or the spec or code version differs, "
+                       "or a study is unfinished)")
         return out + extra
 
 
@@ -112,6 +143,12 @@ def compare_tables(new: str | Path, reference: str | Path) -> Comparison:
     compared = [c for c in new_cols if c in ref_cols and c not in RUN_FIELDS and c != KEY]
     result.only_new = sorted(set(new_rows) - set(ref_rows))
     result.only_reference = sorted(set(ref_rows) - set(new_rows))
+    cells: dict[str, tuple[list, list]] = {}
+    for ids, rows, side in ((result.only_new, new_rows, 0), (result.only_reference, ref_rows, 1)):
+        for run_id in ids:
+            cells.setdefault(_cell(rows[run_id]), ([], []))[side].append(rows[run_id])
+    result.unmatched_cells = {cell: (len(a), len(b), _mean(a), _mean(b))
+                              for cell, (a, b) in sorted(cells.items())}
     for run_id in sorted(set(new_rows) & set(ref_rows)):
         a, b = new_rows[run_id], ref_rows[run_id]
         diff = [(c, a[c], b[c]) for c in compared if not _same(a[c] or "", b[c] or "")]

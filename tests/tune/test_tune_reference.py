@@ -60,6 +60,11 @@ def test_a_changed_metric_and_missing_runs_are_named(tmp_path):
     assert f"test_binary_acc {changed['test_binary_acc']} here, {old} in the reference" in text
     assert "only in the new table: 0123456789abcdef" in text
     assert "columns only in the new table (not compared): extra_metric" in text
+    cells = {f"{r['model']}, {r['label_mode']} labels, {r['n_labels']} labels"
+             for r in (rows[-1], rows[1])}
+    assert set(result.unmatched_cells) == cells
+    for cell in cells:
+        assert f"  cell {cell}: " in text and "test_binary_acc" in text
 
 
 def test_float_noise_is_not_a_difference(tmp_path):
