@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import curve_fit
 
-from ssvae.analysis.style import model_name
+from ssvae.analysis.style import label_mode_name, model_name
 
 MIN_ERR = 1e-4          # a perfect run (err 0) is clipped here before the log
 FLOOR_MIN_BUDGETS = 4
@@ -184,5 +184,6 @@ def fit_budgets(runs: pd.DataFrame, metric: str = "test_binary_acc", target: flo
 
 
 def describe(f: BudgetFit) -> str:
-    return (f"{f.dataset}/{f.hierarchy} {model_name(f.model)} ({f.label_mode} labels, {f.metric}): "
+    return (f"{f.dataset}/{f.hierarchy} {model_name(f.model)} ({label_mode_name(f.label_mode)}, "
+            f"{f.metric}): "
             f"{f.status}")
