@@ -35,8 +35,8 @@ def sample_spread(path: Path, columns: int = GRID_COLUMNS, padding: int = GRID_P
     """Mean pixel std (0–1 scale) across the samples of each class (one grid row per class)."""
     grid = np.asarray(Image.open(path).convert("RGB"), dtype=float) / 255.0     # [H, W, 3]
     tile = (grid.shape[1] - padding) // columns
-    rows = (grid.shape[0] - padding) // tile
-    if tile <= padding or rows < 1:
+    rows = (grid.shape[0] - padding) // tile if tile > padding else 0
+    if rows < 1:
         raise ValueError(f"{path}: {grid.shape[1]}x{grid.shape[0]} px is not a grid of "
                          f"{columns} columns")
     side = tile - padding
@@ -113,7 +113,10 @@ def collect_images(runs: pd.DataFrame, out_dir: Path) -> tuple[list[dict], list[
                 copy_readable(src, dst)
                 images[kind] = dst
                 if kind == "samples":
-                    images["sample_spread"] = sample_spread(src)
+                    try:
+                        images["sample_spread"] = sample_spread(src)
+                    except ValueError as err:       # not a grid ssvae.grids wrote
+                        notes.append(f"{what}: sample variety not measured ({err})")
             else:
                 notes.append(f"{what}: no {kind}.png in {folder}")
         if images:
