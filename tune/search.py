@@ -110,6 +110,18 @@ def _analyse(study_dir: Path, command: str) -> None:
         print(f"[tune] analysis: report {report} (plots under {study_dir / 'figures'})", flush=True)
 
 
+def quiet_local_token_auth(environ=os.environ) -> None:
+    """Ask a LOCAL Ray for the token authentication it turns on by default anyway.
+
+    Ray 2.60 enables token authentication for a new local cluster when ``RAY_AUTH_MODE`` is
+    unset, creates ``~/.ray/auth_token`` once, and warns about it on every start; an explicit
+    mode is respected without the warning. Same security, a clean console. Joining a cluster
+    (``RAY_ADDRESS`` set) keeps whatever mode the user exported, which must match the head's.
+    """
+    if not environ.get("RAY_ADDRESS"):
+        environ.setdefault("RAY_AUTH_MODE", "token")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     command = command_line(argv)
@@ -124,6 +136,11 @@ def main(argv: list[str] | None = None) -> int:
         describe(spec, study_paths(spec, args.results_dir, args.storage))
         print("dry run: nothing started")
         return 0
+    quiet_local_token_auth()
+    # The report's "Command" section quotes it, also after a later `python -m ssvae.analysis`.
+    study_dir = study_paths(spec, args.results_dir, args.storage).study_dir
+    study_dir.mkdir(parents=True, exist_ok=True)
+    (study_dir / "command.txt").write_text(command + "\n")
     try:
         result = run_study(spec, results_dir=args.results_dir, storage=args.storage,
                            command=command)

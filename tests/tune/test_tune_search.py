@@ -19,3 +19,17 @@ def test_default_results_dir_is_runs_and_results_dir_still_works(tmp_path, monke
 def test_runs_folder_is_git_ignored():
     ignore = (Path(__file__).resolve().parents[2] / ".gitignore").read_text().splitlines()
     assert "/runs/" in ignore
+
+
+def test_local_ray_gets_token_auth_explicitly_a_cluster_keeps_its_mode():
+    from tune.search import quiet_local_token_auth
+
+    local: dict[str, str] = {}
+    quiet_local_token_auth(local)
+    assert local == {"RAY_AUTH_MODE": "token"}          # Ray's default, said out loud: no warning
+    chosen = {"RAY_AUTH_MODE": "disabled"}
+    quiet_local_token_auth(chosen)
+    assert chosen == {"RAY_AUTH_MODE": "disabled"}      # the user's choice stands
+    cluster = {"RAY_ADDRESS": "head:6379"}
+    quiet_local_token_auth(cluster)
+    assert cluster == {"RAY_ADDRESS": "head:6379"}      # must match the head's: not ours to set
