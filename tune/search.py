@@ -139,8 +139,13 @@ def main(argv: list[str] | None = None) -> int:
     quiet_local_token_auth()
     # The report's "Command" section quotes it, also after a later `python -m ssvae.analysis`.
     study_dir = study_paths(spec, args.results_dir, args.storage).study_dir
-    study_dir.mkdir(parents=True, exist_ok=True)
-    (study_dir / "command.txt").write_text(command + "\n")
+    try:
+        study_dir.mkdir(parents=True, exist_ok=True)
+        (study_dir / "command.txt").write_text(command + "\n")
+    except OSError as err:
+        print(f"error: cannot write the study folder {study_dir} ({err}); pass --results-dir "
+              "a folder you can write", file=sys.stderr)
+        return 2
     try:
         result = run_study(spec, results_dir=args.results_dir, storage=args.storage,
                            command=command)

@@ -33,3 +33,12 @@ def test_local_ray_gets_token_auth_explicitly_a_cluster_keeps_its_mode():
     cluster = {"RAY_ADDRESS": "head:6379"}
     quiet_local_token_auth(cluster)
     assert cluster == {"RAY_ADDRESS": "head:6379"}      # must match the head's: not ours to set
+
+
+def test_unwritable_results_dir_is_a_clear_error_before_ray_starts(tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    assert main(["quickstart", "--smoke", "--results-dir", str(blocker)]) == 2
+    err = capsys.readouterr().err
+    assert f"cannot write the study folder {blocker / 'quickstart-smoke'}" in err
+    assert "--results-dir" in err
