@@ -12,7 +12,7 @@ from ssvae.analysis.budget import BudgetFit, describe
 from ssvae.analysis.curves import drawn_anchors
 from ssvae.analysis.load import Results, parse_json
 from ssvae.analysis.protocol import split_sentence
-from ssvae.analysis.samples import DEGENERATE_SPREAD
+from ssvae.analysis.samples import COLLAPSED_FIDELITY, DEGENERATE_SPREAD
 from ssvae.analysis.style import dataset_name, model_name
 from ssvae.analysis.summary import ALPHA, MIN_RUNS, Verdict, fmt_cell
 
@@ -268,7 +268,7 @@ def write_report(path: Path, *, results: Results, table: pd.DataFrame, metric: s
     for e in images:
         L += [f"### {e['title']}", ""]
         L += [f"![{k}]({_rel(e[k], out)})" for k in ("reconstructions", "samples") if k in e] + [""]
-        spread = e.get("sample_spread")
+        spread = e.get("samples_measure")
         if spread is not None and spread < DEGENERATE_SPREAD:
             L += [f"**Degenerate samples:** the samples of each class barely differ (pixel std "
                   f"across a class's samples {spread:.3f} of the 0–1 range, below "
@@ -280,6 +280,14 @@ def write_report(path: Path, *, results: Results, table: pd.DataFrame, metric: s
         elif spread is not None:
             L += [f"Sample variety: pixel std across a class's samples {spread:.3f} (0–1 "
                   "range).", ""]
+        fidelity = e.get("reconstructions_measure")
+        if fidelity is not None and fidelity < COLLAPSED_FIDELITY:
+            L += [f"**Collapsed latent code:** the reconstructions of 8 different test images "
+                  f"vary {fidelity:.2f} times as much as the images do (MNIST and Fashion-MNIST "
+                  "runs here: about 0.9): they barely follow their inputs, so z carries little "
+                  "of the image (posterior collapse)"
+                  + (", which is why the samples are class averages" if spread is not None
+                     and spread < DEGENERATE_SPREAD else "") + ".", ""]
     if not images:
         L += ["No image files found in the checkpoints the rows point to.", ""]
     L += ["## What is missing", ""] + ([f"- {m}" for m in missing] or ["- nothing: every cell has "

@@ -11,7 +11,10 @@ pixel standard deviation across a row of the grid, averaged over pixels and clas
 0–1 scale). Below ``DEGENERATE_SPREAD`` the samples of a class are near copies of one image:
 the decoder ignores z and draws the class average (with binary labels, a blur of all the
 super-class's sub-classes), and the report says so. MNIST and Fashion-MNIST samples measured
-0.10–0.22 here, the quickstart's binary-label digits 0.005–0.02.
+0.10–0.22 here, the quickstart's binary-label digits 0.005–0.02. ``reconstruction_fidelity``
+says why: when the reconstructions of 8 different images barely differ (below
+``COLLAPSED_FIDELITY`` of their inputs' spread), z carries little of the image (posterior
+collapse).
 """
 from __future__ import annotations
 
@@ -29,10 +32,11 @@ IMAGE_KINDS = ("reconstructions", "samples")
 GRID_COLUMNS, GRID_PADDING = 8, 2    # ssvae.grids.save_grids: 8 samples a class, torchvision's pad
 MIN_WIDTH = 480                      # px: copies are enlarged to at least this width
 DEGENERATE_SPREAD = 0.03             # within-class pixel std below this: near-identical samples
+COLLAPSED_FIDELITY = 0.5             # reconstructions varying less than this share of their inputs
 
 
-def sample_spread(path: Path, columns: int = GRID_COLUMNS, padding: int = GRID_PADDING) -> float:
-    """Mean pixel std (0–1 scale) across the samples of each class (one grid row per class)."""
+def _tiles(path: Path, columns: int = GRID_COLUMNS, padding: int = GRID_PADDING) -> np.ndarray:
+    """A grid PNG as ssvae.grids writes it -> [rows, columns, h, w, 3] floats in [0, 1]."""
     grid = np.asarray(Image.open(path).convert("RGB"), dtype=float) / 255.0     # [H, W, 3]
     tile = (grid.shape[1] - padding) // columns
     rows = (grid.shape[0] - padding) // tile if tile > padding else 0
@@ -40,10 +44,25 @@ def sample_spread(path: Path, columns: int = GRID_COLUMNS, padding: int = GRID_P
         raise ValueError(f"{path}: {grid.shape[1]}x{grid.shape[0]} px is not a grid of "
                          f"{columns} columns")
     side = tile - padding
-    tiles = np.stack([[grid[padding + r * tile:padding + r * tile + side,
-                            padding + c * tile:padding + c * tile + side]
-                       for c in range(columns)] for r in range(rows)])   # [rows, cols, h, w, 3]
-    return float(tiles.std(axis=1).mean())
+    return np.stack([[grid[padding + r * tile:padding + r * tile + side,
+                           padding + c * tile:padding + c * tile + side]
+                      for c in range(columns)] for r in range(rows)])
+
+
+def sample_spread(path: Path) -> float:
+    """Mean pixel std (0–1 scale) across the samples of each class (one grid row per class)."""
+    return float(_tiles(path).std(axis=1).mean())
+
+
+def reconstruction_fidelity(path: Path) -> float:
+    """How much the reconstructions (2nd row) vary across images, relative to their inputs
+    (1st row): about 0.9 for MNIST and Fashion-MNIST runs here; near 0 when the decoder ignores
+    z and every reconstruction is the same average (posterior collapse)."""
+    rows = _tiles(path)
+    if len(rows) < 2:
+        raise ValueError(f"{path}: needs a row of originals and one of reconstructions")
+    spread = rows.std(axis=1).mean(axis=(1, 2, 3))                # per row
+    return float(spread[1] / spread[0]) if spread[0] > 0 else float("nan")
 
 
 def copy_readable(src: Path, dst: Path, min_width: int = MIN_WIDTH) -> None:
@@ -112,11 +131,12 @@ def collect_images(runs: pd.DataFrame, out_dir: Path) -> tuple[list[dict], list[
                 dst = out_dir / f"{slug(r['dataset'], r['hierarchy'], r['model'], r['label_mode'], kind)}.png"
                 copy_readable(src, dst)
                 images[kind] = dst
-                if kind == "samples":
-                    try:
-                        images["sample_spread"] = sample_spread(src)
-                    except ValueError as err:       # not a grid ssvae.grids wrote
-                        notes.append(f"{what}: sample variety not measured ({err})")
+                measure = {"samples": sample_spread,
+                           "reconstructions": reconstruction_fidelity}[kind]
+                try:
+                    images[f"{kind}_measure"] = measure(src)
+                except ValueError as err:           # not a grid ssvae.grids wrote
+                    notes.append(f"{what}: {kind} not measured ({err})")
             else:
                 notes.append(f"{what}: no {kind}.png in {folder}")
         if images:

@@ -13,7 +13,8 @@ import pytest
 from PIL import Image
 
 from ssvae.analysis import analyse
-from ssvae.analysis.samples import DEGENERATE_SPREAD, sample_spread
+from ssvae.analysis.samples import (COLLAPSED_FIDELITY, DEGENERATE_SPREAD,
+                                   reconstruction_fidelity, sample_spread)
 
 DATA = Path(__file__).parent / "data"
 KINDS = {   # data set -> (hierarchy, a phrase only its split sentence has)
@@ -24,15 +25,17 @@ KINDS = {   # data set -> (hierarchy, a phrase only its split sentence has)
 }
 
 
-def _grid(path: Path, rows: int, same: bool, side: int = 8) -> None:
-    """A samples grid as ssvae.grids writes it: 8 tiles a row, 2 px padding."""
+def _grid(path: Path, rows: int, same: bool | list[bool], side: int = 8) -> None:
+    """An image grid as ssvae.grids writes it: 8 tiles a row, 2 px padding; ``same``: (per row)
+    whether the row's 8 tiles are one image repeated."""
     rng = np.random.default_rng(0)
     tile = side + 2
     grid = np.zeros((2 + rows * tile, 2 + 8 * tile), np.uint8)
     base = rng.integers(0, 256, (side, side))
+    same = same if isinstance(same, list) else [same] * rows
     for r in range(rows):
         for c in range(8):
-            img = base if same else rng.integers(0, 256, (side, side))
+            img = base if same[r] else rng.integers(0, 256, (side, side))
             grid[2 + r * tile:2 + r * tile + side, 2 + c * tile:2 + c * tile + side] = img
     path.parent.mkdir(parents=True, exist_ok=True)
     Image.fromarray(grid).save(path)
@@ -49,7 +52,7 @@ def _study(tmp_path: Path, dataset: str) -> Path:
     best = runs[runs["model"] == "m2"].sort_values("val_binary_acc").iloc[-1]
     ckpt = study / "runs" / best["run_id"]
     _grid(ckpt / "samples.png", rows=10, same=True)
-    _grid(ckpt / "reconstructions.png", rows=2, same=False)
+    _grid(ckpt / "reconstructions.png", rows=2, same=[False, True])     # collapsed
     (study / "command.txt").write_text(f"python tune/search.py my_{dataset}_spec\n")
     return study
 
@@ -79,6 +82,8 @@ def test_report_is_true_for_each_kind_of_data(dataset, tmp_path):
     assert "- Compute spent (training time, summed over processes): " in report
     assert "search trials" in report
     assert "**Degenerate samples:**" in report
+    assert "**Collapsed latent code:** the reconstructions of 8 different test images vary " \
+           "0.00 times as much" in report and "why the samples are class averages" in report
     assert "subclass labels" not in report.replace("`subclass` on sub-class labels", "")
 
 
@@ -105,3 +110,13 @@ def test_sample_spread_tells_copies_from_variety(tmp_path):
     Image.fromarray(np.zeros((5, 5), np.uint8)).save(tmp_path / "tiny.png")
     with pytest.raises(ValueError, match="is not a grid of 8 columns"):
         sample_spread(tmp_path / "tiny.png")
+
+
+def test_reconstruction_fidelity_tells_a_collapsed_code(tmp_path):
+    _grid(tmp_path / "collapsed.png", rows=2, same=[False, True])
+    _grid(tmp_path / "faithful.png", rows=2, same=False)
+    assert reconstruction_fidelity(tmp_path / "collapsed.png") == pytest.approx(0.0)
+    assert reconstruction_fidelity(tmp_path / "faithful.png") > 2 * COLLAPSED_FIDELITY * 0.9
+    _grid(tmp_path / "one_row.png", rows=1, same=False)
+    with pytest.raises(ValueError, match="needs a row of originals and one of reconstructions"):
+        reconstruction_fidelity(tmp_path / "one_row.png")
