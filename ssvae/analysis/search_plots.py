@@ -2,8 +2,9 @@
 
 Reads the search history (one row per reported iteration of a trial). x is the trial's own
 ``epoch`` when the history has it, else ``iteration`` or ``time_s``: trials of a cell start at
-different times, so a wall-time axis left most of each panel empty. Trials stopped early by ASHA are dashed and end
-in a red ×; trials that ran to the end end in a dot; the best trial of each cell is thicker.
+different times, so a wall-time axis left most of each panel empty. Trials stopped early by
+ASHA are dashed and end in a red ×; trials that ran to the end end in a dot; the best trial of
+each cell is thicker.
 """
 from __future__ import annotations
 
