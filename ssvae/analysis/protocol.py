@@ -1,12 +1,20 @@
 """The split each data set uses, in words, for the report's Protocol section.
 
 The report reads only the results table, so it cannot look at the data; these sentences restate
-what the loaders in ``ssvae/data/`` do (their seeds are imported, so a changed seed shows here).
-A run with ``val_size`` set used a stratified validation draw instead of the standard part.
+what the loaders in ``ssvae/data/`` do. Their seeds and folder names are copied here rather than
+imported (importing ``ssvae.data`` loads torch, seconds the analysis does not need);
+``tests/analysis/test_analysis_protocol.py`` checks that the copies match. A run with
+``val_size`` set used a stratified validation draw instead of the standard part.
 """
 from __future__ import annotations
 
-from ssvae.data import digits, folder, split
+from types import SimpleNamespace
+
+# copies of ssvae.data's constants (checked by the tests)
+digits = SimpleNamespace(TEST_SEED=20_240_901, VAL_SEED=20_240_902)
+folder = SimpleNamespace(TEST_SEED=20_240_911, VAL_SEED=20_240_912, TEST_DIR="test",
+                         UNLABELLED_DIR="unlabelled")
+split = SimpleNamespace(VAL_SEED=97_531)
 
 _KINGMA = ("train = the first 50,000 images of the official training set, validation = the "
            "last 10,000 (as in Kingma et al. 2014), test = the official 10,000 test images")
