@@ -10,10 +10,16 @@ of threads, the data location or log settings.
 """
 from __future__ import annotations
 
+import ast
 import dataclasses
+import functools
 import hashlib
+import inspect
+import io
 import json
 import math
+import textwrap
+import tokenize
 from dataclasses import dataclass, field, fields
 from types import MappingProxyType
 from typing import Any, Mapping
@@ -35,6 +41,52 @@ NON_IDENTITY_FIELDS = frozenset({"data_root", "download", "device", "threads", "
 DEFINING_FIELDS = frozenset({"dataset", "hierarchy", "model", "label_mode", "n_labels",
                              "label_fraction", "split_seed", "seed"})
 IDENTITY_VERSION = 1          # bump when a default changes what a run computes
+
+
+@functools.cache
+def field_docs(cls: type) -> dict[str, str]:
+    """Each dataclass field's comment in the class source: the text after ``# `` on the field's
+    line, with the comment-only lines indented below it (its continuation), joined; "" for a
+    field without one. Help texts and option listings are generated from it, so they say what
+    the code says. Base classes come first, so a subclass's own comment wins."""
+    docs: dict[str, str] = {}
+    for klass in reversed(cls.__mro__):
+        if dataclasses.is_dataclass(klass):
+            docs.update(_own_field_docs(klass))
+    return {f.name: docs.get(f.name, "") for f in fields(cls)}
+
+
+def _own_field_docs(cls: type) -> dict[str, str]:
+    try:
+        source = textwrap.dedent(inspect.getsource(cls))
+    except (OSError, TypeError):          # no source (e.g. a frozen app): no comments
+        return {}
+    comments: dict[int, tuple[int, str]] = {}      # line -> (column, text)
+    code_lines: set[int] = set()
+    for tok in tokenize.generate_tokens(io.StringIO(source).readline):
+        if tok.type == tokenize.COMMENT:
+            comments[tok.start[0]] = (tok.start[1], tok.string.lstrip("#").strip())
+        elif tok.type not in (tokenize.NL, tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT,
+                              tokenize.ENDMARKER):
+            code_lines.add(tok.start[0])
+    (klass,) = ast.parse(source).body
+    docs: dict[str, str] = {}
+    for stmt in klass.body:
+        if not (isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name)):
+            continue
+        line = stmt.end_lineno
+        if line not in comments:
+            continue
+        column, text = comments[line]
+        parts = [text]
+        # continuation: comment-only lines below, indented past the code (section headers such
+        # as "# --- data ---" sit at the code's indent)
+        line += 1
+        while line in comments and line not in code_lines and comments[line][0] > stmt.col_offset:
+            parts.append(comments[line][1])
+            line += 1
+        docs[stmt.target.id] = " ".join(parts)
+    return docs
 
 
 class ConfigError(ValueError):
@@ -95,7 +147,7 @@ class TrainConfig:
     """Everything that defines one training run. Defaults give a quick run on ``digits``."""
 
     # --- data ------------------------------------------------------------------------------
-    dataset: str = "digits"
+    dataset: str = "digits"               # data set name (registry: ssvae.data)
     data_root: str | None = None          # None: $SSVAE_DATA_ROOT (torchvision layout under it)
     download: bool = False                # torchvision data sets only; never in tests
     hierarchy: str | None = None          # None: the data set's default hierarchy
@@ -110,13 +162,13 @@ class TrainConfig:
     seed: int | None = None               # training seed; None: follows split_seed
     val_size: int | None = None           # None: the data set's standard validation part
     # --- model -----------------------------------------------------------------------------
-    model: str = "m2"
+    model: str = "m2"                     # model name (registry: ssvae.models)
     network: str = "mlp"                  # encoder/decoder family: mlp | conv (4 conv + 2 dense)
     classifier: str = "mlp"               # q(y|x) / head network: mlp | conv | vgg16
-    latent_dim: int = 50
-    hidden_dim: int = 500
+    latent_dim: int = 50                  # size of the latent code z
+    hidden_dim: int = 500                 # units of each hidden dense layer
     likelihood: str = "auto"              # auto: bernoulli for 1 channel, gaussian otherwise
-    model_options: Mapping[str, Any] = field(default_factory=dict)
+    model_options: Mapping[str, Any] = field(default_factory=dict)  # the model's own options
     vgg16_weights: str | None = None      # path to a state dict; None: torchvision's cache
     vgg16_missing: str = "error"          # what to do without ImageNet weights: error | scratch
     # --- optimisation ----------------------------------------------------------------------
@@ -129,8 +181,8 @@ class TrainConfig:
     batch_size: int = 128                 # unlabelled examples per step
     labelled_batch_size: int = 32         # labelled examples per step (cycled)
     min_steps_per_epoch: int = 50         # labelled-only stages: at least this many steps
-    lr: float = 1e-3
-    weight_decay: float = 0.0
+    lr: float = 1e-3                      # Adam's learning rate
+    weight_decay: float = 0.0             # Adam's L2 weight decay
     kl_warmup_epochs: int = 0             # linear KL warm-up, counted per optimiser step
     ema_decay: float = 0.0                # > 0: validation, selection, best/ and test use an
                                           # exponential moving average of the stage's weights
@@ -145,7 +197,7 @@ class TrainConfig:
                                           # Part of the run's identity when set: such a result
                                           # depends on the machine's speed.
     # --- runtime (not part of the run's identity) -------------------------------------------
-    device: str = "auto"
+    device: str = "auto"                  # auto: cuda when available, else cpu
     threads: int | None = None            # torch CPU threads; None: leave torch's default
     flush_denormal: bool = True           # CPU: subnormal floats (< 1.2e-38) read and written as
                                           # 0 (FTZ/DAZ) while fit() runs (the caller's mode is
@@ -153,7 +205,7 @@ class TrainConfig:
                                           # runs ~200x slower on x86, and M2's backward pass makes
                                           # them once q(y|x) is sharp (bench/denormal_speed.py).
                                           # False: IEEE floats.
-    progress: bool = True
+    progress: bool = True                 # a progress bar on stderr while training
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "model_options", _freeze(dict(self.model_options or {})))

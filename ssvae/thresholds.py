@@ -238,12 +238,14 @@ def add_goal_flags(parser: argparse.ArgumentParser) -> None:
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--target-precision", type=float, metavar="P",
                        help="flag with at least this validation precision; pass with the same "
-                            "share of negatives; review the rest")
+                            "share of negatives; review the rest (default: unset; one goal of "
+                            "the three)")
     group.add_argument("--target-recall", type=float, metavar="R",
-                       help="flag enough to catch this share of validation positives")
+                       help="flag enough to catch this share of validation positives "
+                            "(default: unset; one goal of the three)")
     group.add_argument("--review-budget", type=float, metavar="F",
-                       help="the share of images a person can review (default when no goal is "
-                            "given: 0.05)")
+                       help="the share of images a person can review (default: 0.05 when no "
+                            "goal is given)")
 
 
 def goal_from_args(args: argparse.Namespace) -> Goal:

@@ -8,6 +8,10 @@ resumable state (``last/``) and, for generative models, ``reconstructions.png`` 
 ``samples.png``. An existing ``--out`` folder is an error unless ``--resume`` or ``--overwrite``.
 ``metrics.json`` records decision thresholds chosen on validation for ``--target-precision``,
 ``--target-recall`` or ``--review-budget`` (default 0.05), per super-class as the positive one.
+
+``--help`` is generated from ``TrainConfig``'s field comments (``ssvae.config.field_docs``), its
+choice tuples and the registries, so it says what the code does; ``--model NAME --list-options``
+lists that model's ``-O`` options from its options dataclass the same way.
 """
 from __future__ import annotations
 
@@ -23,10 +27,16 @@ from typing import Any, Sequence
 
 import yaml
 
-from ssvae.config import TrainConfig
+from ssvae import config as config_module
+from ssvae.config import TrainConfig, field_docs
 from ssvae.thresholds import add_goal_flags, goal_from_args
 
 _BOOL_FIELDS = ("download", "flush_denormal", "progress")
+# Fields whose valid values are a tuple in ssvae.config (validated there, listed in --help).
+_CHOICES = {"label_mode": config_module.LABEL_MODES, "network": config_module.NETWORKS,
+            "classifier": config_module.CLASSIFIERS, "likelihood": config_module.LIKELIHOODS,
+            "device": config_module.DEVICES, "vgg16_missing": config_module.VGG16_MISSING,
+            "select_on": config_module.SELECT_ON}
 
 
 def _field_type(annotation: Any) -> tuple[type, bool]:
@@ -48,37 +58,98 @@ def _parser_for(kind: type, optional: bool):
     return parse
 
 
+def _registry_choices() -> dict[str, tuple[str, ...]]:
+    from ssvae.data.registry import DATASETS   # lazy: the registries import torch
+    from ssvae.models import MODELS
+
+    return {**_CHOICES, "dataset": DATASETS.names(), "model": MODELS.names()}
+
+
+def _show(value: Any) -> str:
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    return str(value)
+
+
+def _field_help(doc: str, default: Any, choices: Sequence[str] | None) -> str:
+    # "%" is argparse's format character in help texts
+    text = doc.replace("``", "").replace("%", "%%").rstrip(".")
+    if choices and not all(c in text for c in choices):
+        text += f"; one of {', '.join(choices)}"
+    return f"{text} (default: {_show(default)})"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m ssvae.train", description=__doc__.split("\n\n")[0],
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        prog="python -m ssvae.train", description=__doc__.split("\n\n")[0].replace("``", ""),
+        epilog="Every flag but --config, --out, --resume, --overwrite, --log-epochs and "
+               "--list-options is a field of ssvae.config.TrainConfig; its help is that field's "
+               "comment. `--model NAME --list-options` lists NAME's -O options.")
     hints = typing.get_type_hints(TrainConfig)
     defaults = TrainConfig()
+    docs = field_docs(TrainConfig)
+    choices = _registry_choices()
     for name in TrainConfig.field_names():
         flag = "--" + name.replace("_", "-")
+        default = getattr(defaults, name)
         if name == "model_options":
             parser.add_argument("--model-option", "-O", action="append", default=[],
                                 metavar="KEY=VALUE", dest="model_options",
-                                help="a model option, e.g. -O alpha=0.1 (repeatable; YAML values)")
+                                help="a model option, e.g. -O alpha=0.1 (repeatable; values "
+                                     "are YAML); list a model's options, their defaults and "
+                                     "meanings with --model NAME --list-options (default: the "
+                                     "model's defaults)")
         elif name in _BOOL_FIELDS:
-            parser.add_argument(flag, action=argparse.BooleanOptionalAction,
-                                default=getattr(defaults, name), dest=name)
+            action = parser.add_argument(flag, action=argparse.BooleanOptionalAction,
+                                         default=default, dest=name)
+            # set after: BooleanOptionalAction appends its own "(default: ...)" on some Pythons
+            action.help = _field_help(docs[name], default, None)
         else:
             kind, optional = _field_type(hints[name])
+            own = choices.get(name)
             parser.add_argument(flag, type=_parser_for(kind, optional), dest=name,
-                                default=getattr(defaults, name))
-    parser.add_argument("--config", type=Path, help="a YAML file of config fields (flags win)")
-    parser.add_argument("--out", type=Path, required=True, help="output folder of this run")
+                                default=default, help=_field_help(docs[name], default, own),
+                                metavar="{" + ",".join(own) + "}" if own else kind.__name__.upper())
+    parser.add_argument("--config", type=Path, metavar="YAML",
+                        help="a YAML file of config fields; flags win (default: none)")
+    parser.add_argument("--out", type=Path, metavar="DIR",
+                        help="output folder of this run (required, except with --list-options)")
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--resume", action="store_true",
                        help="continue from --out/last (with a larger --epochs: continue a run "
-                            "that stopped at the epoch bound)")
-    group.add_argument("--overwrite", action="store_true", help="delete --out first")
+                            "that stopped at the epoch bound) (default: off)")
+    group.add_argument("--overwrite", action="store_true",
+                       help="delete --out first (default: off)")
     add_goal_flags(parser)      # decision thresholds recorded in metrics.json (ssvae.thresholds)
     parser.add_argument("--log-epochs", action="store_true",
                         help="print one line per epoch to stderr (for batch jobs and log files, "
-                             "where a progress bar is unreadable; combine with --no-progress)")
+                             "where a progress bar is unreadable; combine with --no-progress) "
+                             "(default: off)")
+    parser.add_argument("--list-options", action="store_true",
+                        help="list the -O options of --model (name=default, type, meaning) "
+                             "and exit (default: off)")
     return parser
+
+
+def list_options(model: str) -> str:
+    """The ``-O`` options of ``model``: one line each, from its options dataclass's comments."""
+    import dataclasses
+
+    from ssvae.models import MODELS
+
+    cls = MODELS.get(model).options_cls
+    docs = field_docs(cls)
+    hints = typing.get_type_hints(cls)
+    lines = [f"model options of {model!r} (-O KEY=VALUE; {cls.__module__}.{cls.__qualname__}):"]
+    for f in dataclasses.fields(cls):
+        kind = getattr(hints[f.name], "__name__", None) or str(hints[f.name])
+        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
+        lines.append(f"  {f.name}={_show(default)} ({kind}): {docs[f.name] or '(no comment)'}")
+    if len(lines) == 1:
+        lines.append("  (none)")
+    return "\n".join(lines)
 
 
 def epoch_logger(stream: typing.TextIO):
@@ -155,6 +226,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.list_options:
+        try:
+            print(list_options(args.model))
+        except KeyError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
+        return 0
+    if args.out is None:
+        parser.error("the following arguments are required: --out")
     try:
         config = config_from_args(args, parser, argv)
         goal = goal_from_args(args)

@@ -36,6 +36,7 @@ from ssvae.models import build_model
 from ssvae.models.base import SemiSupervisedModel, Stage
 from ssvae.plateau import new_optimiser
 from ssvae.rejection import rejection_kind
+from ssvae.progress import StageProgress, batch_images, selection_name
 from ssvae.resume import TrainState, restore, resume_dir
 from ssvae.runinfo import device_name, git_revision, resolve_device, versions
 from ssvae.selection import improved as _improved, score as _score
@@ -69,7 +70,10 @@ def autocast(device: torch.device):
 
 def _train_epoch(model: SemiSupervisedModel, source: BatchSource, optimiser: torch.optim.Optimizer,
                  state: TrainState, config: TrainConfig, device: torch.device,
-                 average: ExponentialAverage | None = None) -> float:
+                 average: ExponentialAverage | None = None,
+                 on_step: Callable[[int], None] | None = None) -> float:
+    """One pass over ``source``; returns the mean training loss. ``on_step(images)`` after each
+    optimiser step (the progress bar)."""
     model.train()
     total, count = 0.0, 0
     # The model's own noise (reparameterisation, dropout) is seeded per epoch: exact resume.
@@ -91,6 +95,8 @@ def _train_epoch(model: SemiSupervisedModel, source: BatchSource, optimiser: tor
         state.step += 1
         total += out.loss.item()
         count += 1
+        if on_step is not None:
+            on_step(batch_images(batch))
     return total / max(count, 1)
 
 
@@ -180,8 +186,11 @@ def _fit(config: TrainConfig, report: Report | None, resume: bool | str | None,
                              config.batch_size, config.labelled_batch_size,
                              seed=config.train_seed, device=device,
                              min_steps=config.min_steps_per_epoch)
-        epochs = _progress(range(state.stage_epoch, config.epochs), config, stage)
-        for _ in epochs:
+        progress = (StageProgress(config.model, stage,
+                                  selection_name(stage, binary, config.select_on), len(source))
+                    if config.progress else None)
+        epochs = range(state.stage_epoch, config.epochs)
+        for _ in progress.epochs(epochs) if progress is not None else epochs:
             if state.epochs_since_best >= config.patience:
                 if state.lr_decays_done >= config.lr_decays:
                     break                               # early stopping on validation
@@ -190,7 +199,10 @@ def _fit(config: TrainConfig, report: Report | None, resume: bool | str | None,
                 state.time_limited = True               # the stage's wall-clock bound
                 break
             epoch_start = time.time()
-            train_loss = _train_epoch(model, source, optimiser, state, config, device, average)
+            if progress is not None:
+                progress.start_epoch(state.global_epoch + 1)
+            train_loss = _train_epoch(model, source, optimiser, state, config, device, average,
+                                      on_step=progress.step if progress is not None else None)
             with average.applied() if average is not None else contextlib.nullcontext():
                 # M1's head is fitted after its VAE stage: accuracy exists only in stages with
                 # labels. With ema_decay, validation and the selected model are the average's.
@@ -215,10 +227,12 @@ def _fit(config: TrainConfig, report: Report | None, resume: bool | str | None,
                        "selection_metric": score, "wall_s": state.wall_s}
             state.history.append(metrics)
             checkpoint = _save_last(out, model, optimiser, state, config)
-            if hasattr(epochs, "set_postfix"):
-                epochs.set_postfix(loss=f"{train_loss:.3g}", sel=f"{score:.4g}")
+            if progress is not None:
+                progress.end_epoch(metrics, state.best_score)
             if report is not None:
                 report(metrics, checkpoint)
+        if progress is not None:
+            progress.close()
         state.end_stage(stage.name, config.patience, stage_index == len(stages) - 1, model,
                         optimiser, decays_left=state.lr_decays_done < config.lr_decays)
         model.load_state_dict(state.best_model)
@@ -324,14 +338,6 @@ def _write_outputs(out: Path, model: SemiSupervisedModel, metrics: dict, data, d
         save_grids(model, data.test_x[:8], out, device)
     with open(out / "metrics.json", "w") as handle:
         json.dump(metrics, handle, indent=2, sort_keys=True, default=str)
-
-
-def _progress(epochs: range, config: TrainConfig, stage: Stage):
-    if not config.progress:
-        return epochs
-    from tqdm.auto import tqdm
-
-    return tqdm(epochs, desc=f"{config.model}/{stage.name}", unit="epoch", leave=True)
 
 
 def _save_last(out: Path | None, model, optimiser, state: TrainState, config: TrainConfig) -> str | None:

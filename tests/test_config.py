@@ -120,3 +120,13 @@ def test_a_models_identity_version_changes_its_run_ids_only():
     assert "model_version" not in TrainConfig(model="gmvae").identity()  # old gmvae run_ids stay
     assert TrainConfig(model="m2").identity()["model_version"] == 2     # α's default scale changed
     assert TrainConfig(model="m1").identity()["model_version"] == 2     # the head changed
+
+
+def test_field_docs_join_continuation_lines_and_skip_section_headers():
+    from ssvae.config import field_docs
+
+    docs = field_docs(TrainConfig)
+    assert docs["max_stage_s"].startswith("wall-clock bound per stage")
+    assert docs["max_stage_s"].endswith("such a result depends on the machine's speed.")
+    assert "runtime" not in docs["progress"] and "---" not in docs["max_stage_s"]
+    assert set(docs) == set(TrainConfig.field_names())

@@ -99,3 +99,56 @@ def test_goal_flags_set_the_thresholds_metrics_json_records(tmp_path, capsys):
                  "--review-budget", "1.5"]) == 2
     assert "review_budget=1.5 must be a number in [0, 1)" in capsys.readouterr().err
     assert not (tmp_path / "bad").exists()                     # refused before any work
+
+
+def test_help_names_every_flag_default_or_choices():
+    """--help is generated from TrainConfig's field comments: every field has one, every help
+    text names its default or choices, and a required flag shows no default."""
+    from ssvae.config import TrainConfig, field_docs
+    from ssvae.train import build_parser
+
+    docs = field_docs(TrainConfig)
+    assert not [name for name, doc in docs.items() if not doc], "fields without a comment"
+    actions = {a.dest: a for a in build_parser()._actions if a.dest != "help"}
+    for dest, action in actions.items():
+        assert action.help and ("default:" in action.help or "required" in action.help), dest
+    assert "required" in actions["out"].help and "default" not in actions["out"].help
+    assert actions["model"].metavar == "{gmvae,m1,m1m2,m2,supervised,vgg16}"
+    assert "(default: m2)" in actions["model"].help
+    assert actions["label_mode"].help.startswith(docs["label_mode"])
+    assert "(default: subclass)" in actions["label_mode"].help
+    assert "one of error, scratch" not in actions["vgg16_missing"].help   # its comment says so
+    assert "(default: on)" in actions["flush_denormal"].help
+
+
+def test_help_prints(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["--help"])
+    assert exit_.value.code == 0
+    text = capsys.readouterr().out
+    assert "--label-mode {binary,subclass}" in text and "(default: None)" not in text
+
+
+@pytest.mark.parametrize("model", ["m1", "m2", "m1m2", "gmvae", "supervised", "vgg16"])
+def test_list_options_lists_every_option_with_its_comment(model, capsys):
+    import dataclasses
+
+    from ssvae.models import MODELS
+
+    assert main(["--model", model, "--list-options"]) == 0        # no --out needed
+    lines = capsys.readouterr().out.splitlines()
+    names = [f.name for f in dataclasses.fields(MODELS.get(model).options_cls)]
+    assert lines[0].startswith(f"model options of {model!r} (-O KEY=VALUE;")
+    assert [line.split("=")[0].strip() for line in lines[1:]] == names
+    assert not [line for line in lines if "(no comment)" in line]
+    if model == "m2":
+        assert "  alpha=0.1 (float): the paper's α / N (α = 0.1·N)" in lines
+
+
+def test_list_options_of_an_unknown_model_and_missing_out_are_errors(capsys):
+    assert main(["--model", "m3", "--list-options"]) == 2
+    assert "unknown model 'm3'" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_:
+        main(["--model", "m2"])
+    assert exit_.value.code == 2
+    assert "required: --out" in capsys.readouterr().err

@@ -157,8 +157,8 @@ def test_fit_trains_in_the_subnormal_mode_it_is_given_and_restores_the_callers(t
         pytest.skip("this CPU cannot flush subnormal floats (no SSE3)")
     seen = []
     real_epoch = trainer._train_epoch
-    monkeypatch.setattr(trainer, "_train_epoch",
-                        lambda *a: seen.append(trainer.flushing_denormals()) or real_epoch(*a))
+    monkeypatch.setattr(trainer, "_train_epoch", lambda *a, **k: seen.append(
+        trainer.flushing_denormals()) or real_epoch(*a, **k))
     try:
         for caller in (False, True):
             torch.set_flush_denormal(caller)
@@ -176,8 +176,8 @@ def test_fit_trains_on_the_threads_it_is_given_and_restores_the_callers(tmp_path
     import ssvae.trainer as trainer
     seen = []
     real_epoch = trainer._train_epoch
-    monkeypatch.setattr(trainer, "_train_epoch",
-                        lambda *a: seen.append(torch.get_num_threads()) or real_epoch(*a))
+    monkeypatch.setattr(trainer, "_train_epoch", lambda *a, **k: seen.append(
+        torch.get_num_threads()) or real_epoch(*a, **k))
     caller = torch.get_num_threads()
     try:
         torch.set_num_threads(3)

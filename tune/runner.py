@@ -430,7 +430,8 @@ def search_cell(spec: AblationSpec, cell: Cell, paths: StudyPaths, n_slots: int)
                            + (f"; first error: {errors[0]}" if errors else ""))
         return entry
     epochs = [e.get("epoch") for e in top.history if e.get("epoch") is not None]
-    entry.update(params=top.params, value=top.objective(metric, mode), trial_id=top.name,
+    entry.update(params=top.params, value=top.objective(metric, mode),
+                 trial_id=f"{cell.name}/{top.name}",
                  epochs_reached=max(epochs) if epochs else None)
     return entry
 

@@ -3,13 +3,17 @@
 SPEC is a YAML path or a shipped spec name (``ablations/<name>.yaml``); none runs the quickstart.
 For each searched cell one Tuner (Optuna TPE + ASHA, on a validation metric), then the best
 configuration of every cell is trained for each (label draw, seed) and its test metrics go to
-``<results-dir>/<name>/runs.csv``. Re-running the same command resumes. ``RAY_ADDRESS`` set:
-join that cluster; unset: start Ray locally.
+``<results-dir>/<name>/runs.csv`` (default ``runs/<name>/``, a folder git ignores, so a fresh
+clone really trains and its committed ``results/`` stay untouched). Re-running the same command
+resumes. When done, the new table is compared with the committed reference
+``results/<name>/runs.csv`` (``tune.reference``): agreement or each differing run is printed, and
+a difference never fails the command. ``RAY_ADDRESS`` set: join that cluster; unset: start Ray
+locally.
 
 Examples::
 
     python tune/search.py                              # the quickstart (digits, offline)
-    python tune/search.py quickstart --smoke           # tiny budget, results/quickstart-smoke/
+    python tune/search.py quickstart --smoke           # tiny budget, runs/quickstart-smoke/
     python tune/search.py mnist_label_curve --dry-run  # cells, trials and a compute estimate
     RAY_ADDRESS=head:6379 python -m tune.search ablations/fashion_binary_vs_subclass.yaml \\
         --storage /shared/ray --results-dir /shared/results --gpus-per-trial 0.25
@@ -30,7 +34,11 @@ if __package__ in (None, ""):
 
 from ssvae.config import ConfigError  # noqa: E402
 from tune import faults  # noqa: E402
+from tune.reference import check_against_reference  # noqa: E402
 from tune.spec import SpecError, load_spec, shipped_specs  # noqa: E402
+
+DEFAULT_RESULTS_DIR = "runs"          # git-ignored: a study never rewrites committed files
+REFERENCE_DIR = "results"             # the committed tables a new run is checked against
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -46,7 +54,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="tiny budget, same code path; writes to <results-dir>/<name>-smoke/")
     p.add_argument("--dry-run", action="store_true",
                    help="validate, print cells, trials and a compute estimate; start nothing")
-    p.add_argument("--results-dir", default="results", help="results root (default: results/)")
+    p.add_argument("--results-dir", default=DEFAULT_RESULTS_DIR,
+                   help=f"results root; the study writes <results-dir>/<name>/ (default: "
+                        f"{DEFAULT_RESULTS_DIR}/, which git ignores; pass {REFERENCE_DIR} to "
+                        "add to the committed tables)")
+    p.add_argument("--reference", default=None, metavar="RUNS_CSV",
+                   help=f"table the finished study is compared with (default: the committed "
+                        f"{REFERENCE_DIR}/<name>/runs.csv; skipped when absent)")
     p.add_argument("--storage", default=None,
                    help="Ray Tune storage: a folder (made absolute; NFS for multi-node) or a "
                         "URI such as s3://bucket/path (default: <results-dir>/<name>/ray)")
@@ -97,6 +111,18 @@ def _analyse(study_dir: Path, command: str) -> None:
         print(f"[tune] analysis: report {report} (plots under {study_dir / 'figures'})", flush=True)
 
 
+def quiet_local_token_auth(environ=os.environ) -> None:
+    """Ask a LOCAL Ray for the token authentication it turns on by default anyway.
+
+    Ray 2.60 enables token authentication for a new local cluster when ``RAY_AUTH_MODE`` is
+    unset, creates ``~/.ray/auth_token`` once, and warns about it on every start; an explicit
+    mode is respected without the warning. Same security, a clean console. Joining a cluster
+    (``RAY_ADDRESS`` set) keeps whatever mode the user exported, which must match the head's.
+    """
+    if not environ.get("RAY_ADDRESS"):
+        environ.setdefault("RAY_AUTH_MODE", "token")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     command = command_line(argv)
@@ -110,6 +136,15 @@ def main(argv: list[str] | None = None) -> int:
     from tune.runner import StudyError, StudyInterrupted, describe, run_study, study_paths
 
     paths = study_paths(spec, args.results_dir, args.storage)
+    if not args.dry_run:               # a dry run writes nothing
+        # The report's "Command" section quotes it, also after a later `python -m ssvae.analysis`.
+        try:
+            paths.study_dir.mkdir(parents=True, exist_ok=True)
+            (paths.study_dir / "command.txt").write_text(command + "\n")
+        except OSError as err:
+            print(f"error: cannot write the study folder {paths.study_dir} ({err}); pass "
+                  "--results-dir a folder you can write", file=sys.stderr)
+            return 2
     try:
         n_checked, absent = check_study(spec, expand_cells(spec),
                                         None if args.dry_run else paths.split_dir,
@@ -124,6 +159,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"data NOT checked (not on this machine; a run here would stop): {line}")
         print("dry run: nothing started")
         return 0
+    quiet_local_token_auth()
     try:
         result = run_study(spec, results_dir=args.results_dir, storage=args.storage,
                            command=command)
@@ -141,21 +177,24 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 1
     paths, counts = result["paths"], result["counts"]
-    print(f"\n[tune] study {spec.name!r} done: {counts['ok']} final runs now, "
-          f"{counts['skipped']} already there, {counts['failed']} failed")
-    print(f"  results table:    {paths.runs_csv}\n  best configs:     {paths.best_json}\n"
+    print(f"\n  results table:    {paths.runs_csv}\n  best configs:     {paths.best_json}\n"
           f"  search history:   {paths.history_csv}\n  spec copy:        {paths.spec_copy}\n"
           f"  runs (checkpoints): {paths.study_dir / 'runs'}\n  Tune storage:     {paths.storage}")
     faults.reached("analysis")
     _analyse(paths.study_dir, command)
+    reference = Path(args.reference or Path(REFERENCE_DIR) / spec.name / "runs.csv")
+    for line in check_against_reference(paths.runs_csv, reference):
+        print(f"[tune] {line}" if not line.startswith(" ") else line, flush=True)
     if counts["failed"]:
         print(f"[tune] {counts['failed']} final run(s) failed:", file=sys.stderr)
         for line in counts.get("failures", []):
             print(f"  {line}", file=sys.stderr)
         print(f"[tune] the errors are in {paths.runs_csv} (column 'error'); the same command "
               f"runs the failed ones again", file=sys.stderr)
-        return 1
-    return 0
+    # The last line, which scripts and the README quote.
+    print(f"[tune] study {spec.name!r} done: {counts['ok']} final runs now, "
+          f"{counts['skipped']} already there, {counts['failed']} failed", flush=True)
+    return 1 if counts["failed"] else 0
 
 
 if __name__ == "__main__":

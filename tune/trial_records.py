@@ -96,7 +96,7 @@ def history_rows(recs: list[TrialRecord], base: Mapping[str, Any], metric: str,
     """One row per finished epoch per trial (``search_history.csv``), in proposal order."""
     rows: list[dict[str, Any]] = []
     for r in recs:
-        head = {**base, "trial_id": r.name, "metric": metric,
+        head = {**base, "trial_id": f"{base['cell']}/{r.name}", "metric": metric,
                 "params_json": json.dumps(r.params, sort_keys=True),
                 "stopped_early": r.stopped_at is not None,
                 "status": "ERROR" if r.error else "TERMINATED" if r.done else "UNFINISHED",

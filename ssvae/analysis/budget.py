@@ -5,7 +5,9 @@ counts once. With 4 or more budgets a floor c >= 0 is fitted as well (the error 
 go below); with 2–3 budgets the plain power law (c = 0). Uncertainty: a bootstrap over runs,
 resampling the runs of each budget with replacement (percentile 95 % intervals). The budget for
 a target accuracy solves a·n^(−b) + c = 1 − target; it is an EXTRAPOLATION outside the measured
-budgets, and "not reachable" when 1 − target is at or below the fitted floor.
+budgets, and "not reachable" when 1 − target is at or below the fitted floor. The solution is
+computed in log space and capped at ``MAX_LABELS``: a target the fit reaches only beyond it, or a
+fit too flat to extrapolate, gets a plain answer instead of an overflow.
 """
 from __future__ import annotations
 
@@ -17,10 +19,14 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import curve_fit
 
-from ssvae.analysis.style import model_name
+from ssvae.analysis.style import label_mode_name, model_name
 
 MIN_ERR = 1e-4          # a perfect run (err 0) is clipped here before the log
 FLOOR_MIN_BUDGETS = 4
+MAX_LABELS_EXP = 9      # labels-needed answers stop at 10^9 labels: beyond that is no budget
+MAX_LABELS = 10.0 ** MAX_LABELS_EXP
+FLAT_B = 0.05           # exponent below which extrapolating is meaningless (halving the error
+                        # would take 2^(1/b) > 10^6 times the labels)
 
 
 @dataclass
@@ -33,10 +39,25 @@ class PowerLaw:
         return self.a * np.asarray(n, float) ** (-self.b) + self.c
 
     def labels_for(self, target_err: float) -> float:
-        """Smallest n with err(n) <= target_err; inf when the floor or a flat fit forbids it."""
+        """Smallest n with err(n) <= target_err; inf when the floor, a flat fit or the cap
+        ``MAX_LABELS`` forbids it (``why_unreached`` says which)."""
         if self.b <= 0 or target_err <= self.c:
             return math.inf
-        return ((target_err - self.c) / self.a) ** (-1.0 / self.b)
+        # log space: ((t − c) / a) ** (−1 / b) overflows a float for small b
+        log_n = (math.log(self.a) - math.log(target_err - self.c)) / self.b
+        return math.exp(log_n) if log_n <= math.log(MAX_LABELS) else math.inf
+
+    def why_unreached(self, target_err: float) -> str:
+        """Plain reason why ``labels_for(target_err)`` is inf."""
+        if self.b <= 0:
+            return "not reachable: the fitted error does not fall with more labels"
+        if target_err <= self.c:
+            return (f"not reachable within the model's fitted floor ({100 * self.c:.2f} % error "
+                    f">= {100 * target_err:.2f} % target error)")
+        if self.b < FLAT_B:
+            return (f"fit too flat to extrapolate (error ∝ n^{-self.b:.3f}: it barely falls "
+                    "with more labels)")
+        return f"not reached within 10^{MAX_LABELS_EXP} labels"
 
 
 def fit_power_law(n, err, floor: bool = False) -> PowerLaw:
@@ -98,7 +119,7 @@ def _finite(x):
 
 
 def _fmt_n(x: float) -> str:
-    return "∞ (not reachable)" if not math.isfinite(x) else f"{math.ceil(x):,}"
+    return f"> 10^{MAX_LABELS_EXP}" if not math.isfinite(x) else f"{math.ceil(x):,}"
 
 
 def fit_budget(data: pd.DataFrame, metric: str, target: float | None = None,
@@ -138,10 +159,7 @@ def fit_budget(data: pd.DataFrame, metric: str, target: float | None = None,
         means = data.groupby("n_labels")[metric].mean()
         reached = [int(b) for b, m in means.items() if m >= target]
         if not math.isfinite(n_needed):
-            why = (f"not reachable within the model's fitted floor ({100 * fit.c:.2f} % error "
-                   f">= {100 * target_err:.2f} % target error)" if fit.b > 0 else
-                   "not reachable: the error does not fall with more labels")
-            status = f"{100 * target:.1f} % {why}; {status}"
+            status = f"{100 * target:.1f} %: {fit.why_unreached(target_err)}; {status}"
         else:
             where = ("EXTRAPOLATION beyond the largest measured budget "
                      f"{budgets[-1]}" if n_needed > budgets[-1] else
@@ -166,5 +184,6 @@ def fit_budgets(runs: pd.DataFrame, metric: str = "test_binary_acc", target: flo
 
 
 def describe(f: BudgetFit) -> str:
-    return (f"{f.dataset}/{f.hierarchy} {model_name(f.model)} ({f.label_mode} labels, {f.metric}): "
+    return (f"{f.dataset}/{f.hierarchy} {model_name(f.model)} ({label_mode_name(f.label_mode)}, "
+            f"{f.metric}): "
             f"{f.status}")

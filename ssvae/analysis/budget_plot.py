@@ -14,12 +14,13 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from matplotlib.ticker import FuncFormatter
+from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter
 
 from ssvae.analysis.budget import BudgetFit
 from ssvae.analysis.load import BASELINES
-from ssvae.analysis.style import (LINESTYLES, dataset_name, metric_name, model_colours,
-                                  model_name, new_figure, order_models, save, slide_style, slug)
+from ssvae.analysis.style import (LEGEND_HANDLE_LENGTH, LINESTYLES, dataset_name,
+                                  label_mode_name, metric_name, model_colours, model_name,
+                                  new_figure, order_models, save, slide_style, slug)
 
 MAX_EXTRAPOLATION = 100.0      # draw fits at most this factor beyond the largest measured budget
 
@@ -40,6 +41,18 @@ def plot_budget_fits(runs: pd.DataFrame, fits: list[BudgetFit], out_dir: Path,
 
 def _percent(value: float, _pos) -> str:
     return f"{value:.3g}"
+
+
+def _count(value: float, _pos) -> str:
+    return f"{value:,.0f}"
+
+
+def _x_ticks(fits: list[BudgetFit], lo: float, hi: float) -> list[float]:
+    """The measured budgets, plus the powers of ten in range that are not crowded by one."""
+    budgets = sorted({b for f in fits for b in f.budgets})
+    decades = [10.0 ** k for k in range(math.floor(math.log10(lo)), math.ceil(math.log10(hi)) + 1)
+               if lo <= 10.0 ** k <= hi]
+    return budgets + [d for d in decades if all(abs(math.log10(d / b)) > 0.2 for b in budgets)]
 
 
 def _reach(f: BudgetFit, cap: float) -> float | None:
@@ -68,7 +81,7 @@ def _one_figure(data: pd.DataFrame, fits: list[BudgetFit], ds: str, hi_name: str
             colour = colours[f.model]
             style = LINESTYLES.get(f.label_mode, ":")
             label = f"{model_name(f.model)}{' [baseline]' if f.model in BASELINES else ''}, " \
-                    f"{f.label_mode} labels"
+                    f"{label_mode_name(f.label_mode)}"
             own = data[(data["model"] == f.model) & (data["label_mode"] == f.label_mode)]
             ax.scatter(own["n_labels"], 100 * (1 - own[metric]), s=36, color=colour, alpha=0.55,
                        marker="s" if f.model in BASELINES else "o", zorder=4)
@@ -98,13 +111,17 @@ def _one_figure(data: pd.DataFrame, fits: list[BudgetFit], ds: str, hi_name: str
         ax.set_yscale("log")
         ax.set_xlim(lo / 1.3, hi * 1.1)
         ax.set_xlabel("Labelled images (count, log scale)")
+        # one plain number format on both axes, minor ticks included (matplotlib's log axes
+        # would label short ranges' minor ticks as 4×10¹ beside a major 100)
         ax.yaxis.set_major_formatter(FuncFormatter(_percent))
         ax.yaxis.set_minor_formatter(FuncFormatter(_percent))
-        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
+        ax.xaxis.set_major_locator(FixedLocator(_x_ticks(fits, lo / 1.3, hi * 1.1)))
+        ax.xaxis.set_major_formatter(FuncFormatter(_count))
+        ax.xaxis.set_minor_formatter(NullFormatter())
         ax.set_ylabel("Error (%, log scale)")
         ax.set_title(f"{dataset_name(ds)}, '{hi_name}': labels needed; error = 100 − "
                      f"{metric_name(metric)}\n"
-                     "dots = runs, line = power-law fit (faint beyond the data), band = 95 % "
-                     "bootstrap", fontsize=17)
-        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=12, frameon=False)
+                     "dots = runs, line = power-law fit, band = 95 % bootstrap", fontsize=16)
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=12, frameon=False,
+                  handlelength=LEGEND_HANDLE_LENGTH)
         return save(fig, out_dir, slug("labels_needed", ds, hi_name, metric))

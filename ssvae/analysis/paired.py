@@ -92,9 +92,10 @@ def plot_paired(summary: pd.DataFrame, out_dir, metric: str = "test_binary_acc")
             ax.grid(axis="x", visible=False)
             ax.set_xlabel("Labelled images (count)")
             ax.set_ylabel("Sub-class − binary labels\n(test binary accuracy, pp)")
+            hollow = (g["n_pairs"] < 2).any()
             ax.set_title(f"{dataset_name(ds)}, hierarchy '{hi}': does labelling sub-classes help?\n"
-                         "paired difference, mean with 95 % t-interval (hollow: 1 pair, no CI)",
-                         fontsize=16)
+                         "paired difference, mean with 95 % t-interval"
+                         + (" (hollow: 1 pair, no CI)" if hollow else ""), fontsize=16)
             handles, labels = ax.get_legend_handles_labels()
             uniq = dict(zip(labels, handles))
             ax.legend(uniq.values(), uniq.keys(), loc="best", fontsize=12)

@@ -9,9 +9,14 @@ from pathlib import Path
 import pandas as pd
 
 from ssvae.analysis.budget import BudgetFit, describe
+from ssvae.analysis.curves import drawn_anchors
 from ssvae.analysis.load import Results, parse_json
+from ssvae.analysis.protocol import split_sentence
+from ssvae.analysis.samples import COLLAPSED_FIDELITY, DEGENERATE_SPREAD
 from ssvae.analysis.style import dataset_name, model_name
-from ssvae.analysis.summary import MIN_RUNS, Verdict, fmt_cell
+from ssvae.analysis.summary import ALPHA, MIN_RUNS, Verdict, fmt_cell
+
+STUDY_COMMAND_FILE = "command.txt"    # written by tune/search.py into the study's folder
 
 
 def _rel(path: Path, out: Path) -> str:
@@ -63,26 +68,31 @@ def _versions(runs: pd.DataFrame) -> list[str]:
             for pkg, v in sorted(found.items())]
 
 
+def _count_range(counts: pd.Series, what: str) -> str:
+    """'3 label draws' or '2 to 3 label draws (fewest to most)'."""
+    lo, hi = int(counts.min()), int(counts.max())
+    return f"{hi} {what}" if lo == hi else f"{lo} to {hi} {what} (fewest to most)"
+
+
 def _protocol(runs: pd.DataFrame) -> list[str]:
     configs = [parse_json(c) for c in runs["config_json"]]
-    val_sizes = Counter(str(c.get("val_size")) for c in configs if c)
     patience = sorted({c.get("patience") for c in configs if c.get("patience") is not None})
     max_epochs = sorted({c.get("epochs") for c in configs if c.get("epochs") is not None})
-    if not val_sizes or set(val_sizes) == {"None"}:
-        val = ("the data set's standard validation part (MNIST/Fashion-MNIST: the last 10,000 "
-               "images of the official training set; the first 50,000 are train)")
-    else:
-        val = "val_size " + ", ".join(f"{k} ({n} runs)" for k, n in val_sizes.items()).replace(
-            "None", "standard")
-    draws = runs.groupby(["dataset", "hierarchy", "model", "label_mode", "n_labels"])["split_seed"]
+    splits = []
+    for ds in sorted(runs["dataset"].unique()):
+        sizes = {c.get("val_size") for c, d in zip(configs, runs["dataset"]) if d == ds and c}
+        splits.append(f"- Split of {dataset_name(ds)}: {split_sentence(ds, sizes or {None})}.")
+    cell = ["dataset", "hierarchy", "model", "label_mode", "n_labels"]
+    draws = runs.groupby(cell)["split_seed"].nunique()
+    seeds = runs.groupby(cell + ["split_seed"])["seed"].nunique()
     trained = runs["epochs"].dropna()
-    lines = [
-        f"- Validation: {val}. The test set is never used for search, early stopping or model "
-        "selection (best checkpoints and best runs below are chosen on validation).",
-        f"- Label draws: labelled subset class-balanced by sub-class, drawn from `split_seed` "
-        f"(distinct per cell: {draws.nunique().min()}–{draws.nunique().max()}); training seeds per "
-        f"cell: {runs.groupby(['model', 'label_mode', 'n_labels'])['seed'].nunique().max()} at most. "
-        "The same labelled images (same `split_hash`) serve every model and both label modes.",
+    lines = splits + [
+        "- The test set is never used for search, early stopping or model selection (best "
+        "checkpoints and best runs below are chosen on validation).",
+        f"- Label draws: the labelled subset is class-balanced by sub-class and drawn from "
+        f"`split_seed`; each cell has {_count_range(draws, 'label draws')}, with "
+        f"{_count_range(seeds, 'training seed(s)')} per draw. The same labelled images (same "
+        "`split_hash`) serve every model and both label modes.",
         "- Label modes: `binary` trains on super-class labels; `subclass` on sub-class labels and "
         "predicts the super-class by summing sub-class probabilities. Both are judged on binary "
         "test accuracy.",
@@ -109,7 +119,35 @@ def _time_bounds(configs: list[dict]) -> list[str]:
             "`stopped_by` in each run's metrics.json says which."]
 
 
-def _machine(runs: pd.DataFrame) -> list[str]:
+REUSED_S = 1.0          # a final run under this recorded its result without training
+
+
+def _compute(runs: pd.DataFrame, history: pd.DataFrame | None) -> str:
+    """The compute a study spent: its final runs' wall time (``wall_s``) plus its search trials'
+    (each trial's last reported ``time_s``, Tune's ``time_total_s``)."""
+    final = runs["wall_s"].dropna()
+    parts = []
+    if len(final):
+        reused = int((final < REUSED_S).sum())
+        parts.append(f"final runs {final.sum() / 3600:.2f} h (sum of `wall_s` over {len(final)} "
+                     "runs" + (f"; {reused} of them took under {REUSED_S:g} s: they reused a "
+                               "finished training, counted where it ran" if reused else "")
+                     + ")")
+    search_h = None
+    if history is not None and {"cell", "trial_id", "time_s"} <= set(history.columns):
+        per_trial = history.dropna(subset=["time_s"]).groupby(["cell", "trial_id"])["time_s"].max()
+        if len(per_trial):
+            search_h = per_trial.sum() / 3600
+            parts.append(f"search trials {search_h:.2f} h ({len(per_trial)} trials, each its "
+                         "last reported `time_s` in search_history.csv)")
+    if not parts:
+        return "- Compute: not recorded (no `wall_s` or search history)."
+    total = (final.sum() / 3600 if len(final) else 0.0) + (search_h or 0.0)
+    return (f"- Compute spent (training time, summed over processes): {total:.2f} h = "
+            + " + ".join(parts) + ".")
+
+
+def _machine(runs: pd.DataFrame, history: pd.DataFrame | None = None) -> list[str]:
     devices = Counter(d or "(not recorded)" for d in runs["device"])
     nodes = {n for n in runs["node_id"] if n}
     revs = Counter(r or "(not recorded)" for r in runs["git_rev"])
@@ -118,11 +156,27 @@ def _machine(runs: pd.DataFrame) -> list[str]:
         f"{os.cpu_count()} CPUs.",
         "- Runs trained on device(s): " + ", ".join(f"`{d}` ({n} runs)" for d, n in devices.items())
         + (f"; {len(nodes)} Ray node(s)" if nodes else "") + ".",
-        f"- Wall time of the runs: {runs['wall_s'].sum() / 3600:.2f} h in total."
-        if runs["wall_s"].notna().any() else "- Wall time: not recorded.",
+        _compute(runs, history),
         "- Git revision(s) in the table: " + ", ".join(f"`{r}` ({n})" for r, n in revs.items())
         + ("  ⚠ several revisions" if len(revs) > 1 else "") + ".",
     ]
+
+
+def _commands(sources: list[Path], analysis: str) -> list[str]:
+    """The study's command (``command.txt`` beside each table) and this report's command."""
+    lines = []
+    for source in sources:
+        folder = Path(source) if Path(source).is_dir() else Path(source).parent
+        saved = folder / STUDY_COMMAND_FILE
+        if saved.is_file():
+            lines += [f"The study in `{folder.name}/` (its last run, from `{STUDY_COMMAND_FILE}`):",
+                      "", "```", saved.read_text().strip(), "```", ""]
+        else:
+            lines += [f"The study in `{folder.name}/`: its command was not recorded (no "
+                      f"`{STUDY_COMMAND_FILE}`; see the folder's README).", ""]
+    if analysis.strip() not in {line.strip() for line in lines}:
+        lines += ["This report:", "", "```", analysis, "```", ""]
+    return lines
 
 
 def write_report(path: Path, *, results: Results, table: pd.DataFrame, metric: str, command: str,
@@ -137,16 +191,18 @@ def write_report(path: Path, *, results: Results, table: pd.DataFrame, metric: s
     L = [f"# Results: {studies}", ""]
     if results.warnings:
         L += ["> **WARNINGS**", ">"] + [f"> - {w}" for w in results.warnings] + [""]
-    L += ["## Command", "", "```", command, "```", "",
+    L += ["## Command", ""] + _commands(results.sources, command) + [
           f"Read: {', '.join(str(s) for s in results.sources)} — {len(runs)} runs analysed, "
           f"{len(results.errors)} failed row(s) excluded.", ""]
-    L += ["## Machine, device and versions", ""] + _machine(runs) + ["", "Package versions:", ""]
+    L += ["## Machine, device and versions", ""] + _machine(runs, results.history) + [
+        "", "Package versions:", ""]
     L += _versions(runs) + ["", "## Protocol", ""] + _protocol(runs) + [""]
     L += ["## Results per cell", ""] + _summary_markdown(table) + ["", "Full table: `summary.csv`.", ""]
     L += [f"## Which model wins at each budget ({metric})", "",
-          "Rule: the lead is *larger than the spread* when the difference of means exceeds the "
-          "combined standard deviation sqrt(s1² + s2²) of the two cells; Welch's t-test p-value "
-          "is given beside it. Baselines compete too.", ""]
+          "Rule: a lead is *more than the spread* when the difference of means exceeds the "
+          "combined standard deviation sqrt(s1² + s2²) of the two cells; Welch's t-test says "
+          f"whether the runs support a difference at the {100 * ALPHA:g} % level (with 3 runs a "
+          "cell, only large, steady leads pass it). Baselines compete too.", ""]
     L += [f"- {dataset_name(v.dataset)}/{v.hierarchy}, **{v.n_labels} labels**: {v.text}"
           for v in verdicts] + [""]
     L += [f"## Against the supervised baselines ({metric})", "",
@@ -157,9 +213,16 @@ def write_report(path: Path, *, results: Results, table: pd.DataFrame, metric: s
     L += [""]
     L += ["## Accuracy against the number of labels", ""]
     L += [f"![{p.stem}]({_rel(p, out)})" for p in figures.get("curves", []) if p.suffix == ".png"]
-    L += ["", "Line: mean over label draws × seeds; band: ±1 standard deviation. Published "
-          "anchors (hollow marks) are 10-class test accuracy, drawn on the sub-class figure of "
-          "data sets that have them (MNIST; CIFAR-10).", ""]
+    L += ["", "One panel per label mode. Line: mean over label draws × seeds; band: ±1 standard "
+          "deviation."]
+    anchored = sorted({dataset_name(ds) for ds in runs["dataset"].unique()
+                       if runs.loc[runs["dataset"] == ds, "test_subclass_acc"].notna().any()
+                       and drawn_anchors(runs, ds, "test_subclass_acc")})
+    if anchored:
+        L[-1] += (f" Published anchors (hollow marks) on the sub-class accuracy figure of "
+                  f"{', '.join(anchored)} are 10-class test accuracies from the papers "
+                  "(DESIGN.md §7).")
+    L += [""]
     pairs, psum, unmatched = paired
     L += ["## Binary vs sub-class labels (paired)", ""]
     if psum.empty:
@@ -192,7 +255,10 @@ def write_report(path: Path, *, results: Results, table: pd.DataFrame, metric: s
     if search is None:
         L += ["No usable search history (`search_history.csv`); see the notes below.", ""]
     else:
-        L += _md_table(search) + [""]
+        shown = search.copy()
+        if shown["best_val_metric"].between(0, 1).all():      # accuracies: % like the tables
+            shown["best_val_metric"] = [f"{100 * v:.1f} %" for v in shown["best_val_metric"]]
+        L += _md_table(shown) + [""]
         L += [f"![{p.stem}]({_rel(p, out)})" for p in figures.get("search", []) if p.suffix == ".png"]
         L += ["", "Optuna's TPE starts with `n_startup_trials` random trials (10 by default): a "
               "cell with that many trials or fewer was, in effect, a random search"
@@ -202,6 +268,26 @@ def write_report(path: Path, *, results: Results, table: pd.DataFrame, metric: s
     for e in images:
         L += [f"### {e['title']}", ""]
         L += [f"![{k}]({_rel(e[k], out)})" for k in ("reconstructions", "samples") if k in e] + [""]
+        spread = e.get("samples_measure")
+        if spread is not None and spread < DEGENERATE_SPREAD:
+            L += [f"**Degenerate samples:** the samples of each class barely differ (pixel std "
+                  f"across a class's samples {spread:.3f} of the 0–1 range, below "
+                  f"{DEGENERATE_SPREAD}): z hardly changes the decoder's output, so each row "
+                  "shows one average image of its class"
+                  + (" (with binary labels, a blur of all the super-class's sub-classes)"
+                     if e.get("label_mode") == "binary" else "")
+                  + ". The classification results stand; the samples show no variety.", ""]
+        elif spread is not None:
+            L += [f"Sample variety: pixel std across a class's samples {spread:.3f} (0–1 "
+                  "range).", ""]
+        fidelity = e.get("reconstructions_measure")
+        if fidelity is not None and fidelity < COLLAPSED_FIDELITY:
+            L += [f"**Collapsed latent code:** the reconstructions of 8 different test images "
+                  f"vary {fidelity:.2f} times as much as the images do (MNIST and Fashion-MNIST "
+                  "runs here: about 0.9): they barely follow their inputs, so z carries little "
+                  "of the image (posterior collapse)"
+                  + (", which is why the samples are class averages" if spread is not None
+                     and spread < DEGENERATE_SPREAD else "") + ".", ""]
     if not images:
         L += ["No image files found in the checkpoints the rows point to.", ""]
     L += ["## What is missing", ""] + ([f"- {m}" for m in missing] or ["- nothing: every cell has "

@@ -1,8 +1,10 @@
 """The search itself: the validation metric of every trial per cell, ASHA stops marked.
 
-Reads the search history (one row per reported iteration of a trial). x is ``time_s`` when the
-history has it, else ``iteration`` or ``epoch``. Trials stopped early by ASHA are dashed and end
-in a red ×; trials that ran to the end end in a dot; the best trial of each cell is thicker.
+Reads the search history (one row per reported iteration of a trial). x is the trial's own
+``epoch`` when the history has it, else ``iteration`` or ``time_s``: trials of a cell start at
+different times, so a wall-time axis left most of each panel empty. Trials stopped early by
+ASHA are dashed and end in a red ×; trials that ran to the end end in a dot; the best trial of
+each cell is thicker.
 """
 from __future__ import annotations
 
@@ -14,7 +16,6 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.lines import Line2D
 
-from ssvae.analysis.load import HISTORY_X
 from ssvae.analysis.style import metric_name, new_figure, save, slide_style
 
 STOP_COLOUR = "#d62728"
@@ -29,8 +30,11 @@ def history_metric(history: pd.DataFrame) -> str:
     return "validation metric"
 
 
+PLOT_X = ("epoch", "iteration", "time_s")      # preference for the x axis
+
+
 def history_x(history: pd.DataFrame) -> str:
-    for col in HISTORY_X:
+    for col in PLOT_X:
         if col in history.columns and history[col].notna().any():
             return col
     raise ValueError("search history has no time_s, iteration or epoch values")
@@ -90,7 +94,7 @@ def plot_search(history: pd.DataFrame, out_dir: Path, title: str = "") -> list[P
             n_stop = int(g.groupby("trial_id")["stopped_early"].any().sum())
             ax.set_title(f"{cell}\n{len(trials)} trials, {n_stop} stopped by ASHA", fontsize=13)
             ax.set_xlabel({"time_s": "Wall time (s)", "iteration": "Iteration (reports)",
-                           "epoch": "Epoch"}[xcol], fontsize=13)
+                           "epoch": "Epoch of the trial"}[xcol], fontsize=13)
             ax.set_ylabel(metric_name(metric) + (" (%)" if scale == 100 else ""), fontsize=13)
         for ax in axes[len(cells):]:
             ax.set_visible(False)

@@ -19,11 +19,19 @@ METRIC_NAMES = {"test_binary_acc": "test binary accuracy",
                 "val_binary_acc": "validation binary accuracy",
                 "val_subclass_acc": "validation sub-class accuracy"}
 BASELINE_COLOURS = {"supervised": "#222222", "vgg16": "#8c8c8c"}
-LINESTYLES = {"binary": "-", "subclass": "--"}
+# Long dashes with wide gaps: a short dash pattern looks solid in a legend key.
+LINESTYLES = {"binary": "-", "subclass": (0, (5, 3))}
+LABEL_MODE_NAMES = {"binary": "binary labels", "subclass": "sub-class labels"}
+LEGEND_HANDLE_LENGTH = 4.0      # legend keys long enough to show a dash pattern
 
 
 def model_name(model: str) -> str:
     return MODEL_NAMES.get(model, model)
+
+
+def label_mode_name(mode: str) -> str:
+    """'binary labels' / 'sub-class labels': one spelling in legends, titles and the report."""
+    return LABEL_MODE_NAMES.get(mode, f"{mode} labels")
 
 
 def dataset_name(dataset: str) -> str:

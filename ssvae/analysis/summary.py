@@ -14,7 +14,7 @@ import pandas as pd
 from scipy import stats
 
 from ssvae.analysis.load import ACC_COLUMNS, BASELINES
-from ssvae.analysis.style import dataset_name, model_name, order_models
+from ssvae.analysis.style import dataset_name, label_mode_name, model_name, order_models
 
 CELL = ["dataset", "hierarchy", "model", "label_mode", "n_labels"]
 MIN_RUNS = 3          # DESIGN.md §3: at least 3 label draws per reported cell
@@ -69,8 +69,11 @@ class Verdict:
     text: str
 
 
+ALPHA = 0.05          # Welch's test level the verdicts state
+
+
 def _label(model: str, mode: str) -> str:
-    return f"{model_name(model)} ({mode} labels)"
+    return f"{model_name(model)} ({label_mode_name(mode)})"
 
 
 def winners(runs: pd.DataFrame, metric: str = "test_binary_acc") -> list[Verdict]:
@@ -107,8 +110,13 @@ def _compare(a: np.ndarray, b: np.ndarray, name_a: str, name_b: str):
     p = float(stats.ttest_ind(a, b, equal_var=False).pvalue) if comb > 0 else (
         0.0 if gap != 0 else 1.0)
     larger = abs(gap) > comb
-    return gap, comb, p, (f"{head}; this is {'LARGER' if larger else 'not larger'} than the "
-                          f"spread (combined std {100 * comb:.1f} pp; Welch p = {p:.3g}, "
+    significant = p < ALPHA
+    spread = (f"more than the spread (combined std {100 * comb:.1f} pp)" if larger else
+              f"within the spread (combined std {100 * comb:.1f} pp)")
+    test = (f"Welch's test supports a difference at the 5 % level" if significant else
+            f"Welch's test does not support a difference at the 5 % level")
+    joint = "and" if larger == significant else "but"
+    return gap, comb, p, (f"{head}: {spread}, {joint} {test} (p = {p:.3g}, "
                           f"n = {len(a)} vs {len(b)})")
 
 

@@ -29,7 +29,7 @@ class M1M2Options:
     gaussian_sigma: float | None = None  # M1's Gaussian likelihood on colour images (None: learned)
     z1_sigma: float | None = None        # M2's Gaussian likelihood on z1 (None: learned per dim)
     z1_variance: str = "per_unit"        # per_unit: σ per dim (or z1_sigma); per_example: σ(y, z2)
-    classifier_dropout: float = 0.0
+    classifier_dropout: float = 0.0      # dropout in M2's q(y|z1)
     standardise_z1: bool = True          # M2 sees (z1 - mean) / std, stats from stage m2's 1st batch
     active_std: float | None = None      # M2 sees only units whose E[z1|x] varies more (None: all)
     m2_hidden_dim: int | None = None     # width of M2's mlp nets (None: config.hidden_dim, M1's)

@@ -64,3 +64,52 @@ def test_power_law_exact_and_labels_for():
     assert (fit.a, fit.b) == pytest.approx((0.5, 0.25))
     assert fit.labels_for(0.5 * 10_000 ** -0.25) == pytest.approx(10_000)
     assert PowerLaw(1.0, -0.1).labels_for(0.01) == math.inf
+
+
+# Plain answers, never a traceback: fits that are flat, rising or noisy (the quickstart's
+# digits tables raised OverflowError in the bootstrap before).
+
+def test_flat_fit_says_it_is_too_flat_to_extrapolate():
+    data = _runs(lambda n: 0.2 * n ** -0.01, [50, 200], seeds=3, noise=0.01)
+    fit, res = fit_budget(data, "test_binary_acc", target=0.95, n_boot=50)
+    assert 0 < fit.b < 0.05
+    assert not math.isfinite(res.n_needed)
+    assert "fit too flat to extrapolate" in res.status
+    assert res.row()["labels_needed"] is None
+
+
+def test_rising_error_is_not_reachable():
+    data = _runs(lambda n: 0.01 * n ** 0.3, [50, 200, 800], seeds=3, noise=0.01)
+    fit, res = fit_budget(data, "test_binary_acc", target=0.99, n_boot=50)
+    assert fit.b < 0
+    assert "does not fall with more labels" in res.status
+
+
+def test_target_beyond_the_cap_is_not_reached_within_it():
+    # err = 0.5·n^-0.1 reaches 1 % only at n = 50^10 ≈ 10^17 labels
+    data = _runs(lambda n: 0.5 * n ** -0.1, [100, 1000], seeds=3, noise=0.001)
+    _, res = fit_budget(data, "test_binary_acc", target=0.99, n_boot=50)
+    assert "not reached within 10^9 labels" in res.status
+
+
+@pytest.mark.parametrize("target", [0.9, 0.95, 0.97, 0.999])
+def test_noisy_two_budget_table_gives_an_answer_for_every_target(target):
+    # A digits-like table: two budgets, three draws, noise as large as the gain, so bootstrap
+    # refits range from steep through flat to rising.
+    rng = np.random.default_rng(3)
+    rows = [dict(dataset="digits", hierarchy="low_high", model="m2", label_mode="binary",
+                 n_labels=n, test_binary_acc=acc + rng.normal(0, 0.02))
+            for n, acc in [(50, 0.83), (200, 0.84)] for _ in range(3)]
+    _, res = fit_budget(pd.DataFrame(rows), "test_binary_acc", target=target, n_boot=200)
+    assert res.status.startswith(f"{100 * target:.1f} %") or "labels for" in res.status
+    if res.n_ci is not None:
+        assert res.n_ci[0] <= res.n_ci[1]
+    assert "inf" not in res.status and "nan" not in res.status
+
+
+def test_labels_for_is_capped_instead_of_overflowing():
+    law = PowerLaw(0.2, 1e-4)
+    assert law.labels_for(0.05) == math.inf
+    assert "too flat" in law.why_unreached(0.05)
+    assert PowerLaw(0.5, 0.1).labels_for(0.01) == math.inf   # 50^10 > 10^9
+    assert PowerLaw(0.5, 0.5).labels_for(0.05) == pytest.approx(100)

@@ -125,3 +125,25 @@ def test_rows_this_spec_no_longer_makes_are_set_aside_not_averaged(smoke_study, 
     assert "1 row(s) of runs.csv are not runs of this spec" in out
     assert read_csv(study / "runs.csv") == before
     assert read_csv(study / "superseded_runs.csv") == [stale]
+
+
+def test_a_finished_study_is_checked_against_its_reference(smoke_study, capsys, tmp_path):
+    """The reproducibility check after a study: a reference with one changed metric is named,
+    the command still succeeds, and the 'done' line stays the last line."""
+    _, study = smoke_study
+    rows = read_csv(study / "runs.csv")
+    changed = {**rows[0], "test_binary_acc": "0.125"}
+    reference = tmp_path / "runs.csv"
+    with open(reference, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=RESULT_COLUMNS)
+        writer.writeheader()
+        writer.writerows([changed] + rows[1:])
+    rc = main(["quickstart", "--smoke", "--results-dir", str(study.parent),
+               "--reference", str(reference)])
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert rc == 0
+    text = "\n".join(lines)
+    assert f"DIFFER: {len(rows) - 1} of {len(rows)} shared runs have the same results" in text
+    assert f"{rows[0]['run_id']} (" in text and "0.125 in the reference" in text
+    assert lines[-1].startswith(f"[tune] study 'quickstart-smoke' done: 0 final runs now, "
+                                f"{len(rows)} already there")
