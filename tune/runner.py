@@ -25,9 +25,7 @@ import hashlib
 import json
 import os
 import posixpath
-import signal
 import sys
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +36,7 @@ from tune.cells import (Cell, cell_digest, estimate, expand_cells, final_configs
                         search_cells)
 from tune.spec import AblationSpec, spec_to_yaml
 from tune import faults, ray_session, trial_records
+from tune.stop_signals import SIGNAL_NAMES, PlainStop, TunerStop
 from tune.trainable import (META, METRIC_EPOCH, OBJECTIVE, evaluate_run, saved_history,
                             train_trial)
 
@@ -333,63 +332,6 @@ def _write_history(paths: StudyPaths, cell_name: str, rows: list[dict[str, Any]]
     os.replace(tmp, paths.history_csv)
 
 
-STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
-SIGNAL_NAMES = {signal.SIGINT: "Ctrl+C (SIGINT)", signal.SIGTERM: "SIGTERM"}
-
-
-class _Interrupt:
-    """SIGINT (Ctrl+C) or SIGTERM (what Slurm sends at a job's end) during a Tuner: remember
-    which, and ask Tune to stop gracefully through its SIGUSR1 handler, which snapshots the
-    experiment with the running trials still RUNNING (so they resume), then stops them. A second
-    signal raises KeyboardInterrupt at once."""
-
-    def __init__(self) -> None:
-        self.signal: int | None = None
-        self.previous: dict[int, Any] = {}
-
-    def __enter__(self) -> "_Interrupt":
-        if threading.current_thread() is threading.main_thread():
-            for sig in STOP_SIGNALS:
-                self.previous[sig] = signal.getsignal(sig)
-                signal.signal(sig, self._handle)
-        return self
-
-    def _handle(self, signum, frame) -> None:
-        if self.signal is not None:
-            raise KeyboardInterrupt
-        self.signal = signum
-        print(f"\n[tune] {SIGNAL_NAMES[signum]}: stopping the search cleanly and saving its "
-              f"state (send it again to stop at once)", flush=True)
-        os.kill(os.getpid(), signal.SIGUSR1)
-
-    def __exit__(self, *exc) -> None:
-        for sig, handler in self.previous.items():
-            signal.signal(sig, handler)
-
-
-class _StopSignals:
-    """Outside a Tuner (final evaluation), SIGTERM stops the study as Ctrl+C does; ``signum``
-    says which signal it was."""
-
-    signum: int | None = None
-
-    def __enter__(self) -> "_StopSignals":
-        self.previous: dict[int, Any] = {}
-        if threading.current_thread() is threading.main_thread():
-            for sig in STOP_SIGNALS:
-                self.previous[sig] = signal.getsignal(sig)
-                signal.signal(sig, self._handle)
-        return self
-
-    def _handle(self, signum, frame) -> None:
-        _StopSignals.signum = signum
-        raise KeyboardInterrupt
-
-    def __exit__(self, *exc) -> None:
-        for sig, handler in self.previous.items():
-            signal.signal(sig, handler)
-
-
 def search_cell(spec: AblationSpec, cell: Cell, paths: StudyPaths, n_slots: int) -> dict[str, Any]:
     """Run (or resume) the search of one cell; returns its best_configs.json entry."""
     digest = cell_digest(spec, cell)
@@ -408,7 +350,7 @@ def search_cell(spec: AblationSpec, cell: Cell, paths: StudyPaths, n_slots: int)
     experiment = f"{cell.name}-{digest}"
     started = time.time()
     tuner = _tuner(spec, cell, paths, experiment, n_slots)
-    with _Interrupt() as interrupt:
+    with TunerStop() as interrupt:
         grid = tuner.fit()
     # A trial stopped before its first report has no result (and no config) in the grid.
     recs = trial_records.records((r.config, _error_text(r.error)) for r in grid if r.config)
@@ -439,7 +381,7 @@ def search_cell(spec: AblationSpec, cell: Cell, paths: StudyPaths, n_slots: int)
 def _interrupted_search(cell: Cell, recs: list, n_trials: int, experiment: str,
                         signum: int | None) -> str:
     """What was running when a search stopped, and what the same command will do."""
-    how = {signal.SIGINT: "Ctrl+C (SIGINT)", signal.SIGTERM: "SIGTERM"}.get(signum, "a stop")
+    how = SIGNAL_NAMES.get(signum, "a stop")
     lines = [f"the search of {cell.name} was stopped by {how}; "
              f"{sum(r.done for r in recs)} of {n_trials} trials had ended"]
     for r in recs:
@@ -522,9 +464,11 @@ def final_evaluation(spec: AblationSpec, cells: list[Cell], best: dict[str, Any]
                 cell, config = pending.pop(ref)
                 try:
                     metrics = ray.get(ref)
-                except ray.exceptions.RayTaskError as err:     # the run's own exception
-                    attempts[config.run_id] = attempts.get(config.run_id, 0) + 1
-                    if attempts[config.run_id] <= spec.evaluation.max_failures:
+                except Exception as err:  # noqa: BLE001 - recorded in the row; the study goes on
+                    own = isinstance(err, ray.exceptions.RayTaskError)   # not a lost node
+                    if own:
+                        attempts[config.run_id] = attempts.get(config.run_id, 0) + 1
+                    if own and attempts[config.run_id] <= spec.evaluation.max_failures:
                         print(f"[tune] final run {cell.name} split_seed={config.split_seed} "
                               f"failed ({_error_text(err)}); retry {attempts[config.run_id]} of "
                               f"{spec.evaluation.max_failures}", flush=True)
@@ -538,25 +482,17 @@ def final_evaluation(spec: AblationSpec, cells: list[Cell], best: dict[str, Any]
                     print(f"[tune] final run {cell.name} split_seed={config.split_seed} "
                           f"FAILED: {error}", flush=True)
                     continue
-                except Exception as err:  # noqa: BLE001 - lost beyond Ray's retries: recorded
-                    error = _error_text(err)
-                    append_row(paths.runs_csv, {**_id_row(spec, config), "error": error})
-                    counts["failed"] += 1
-                    failures.append(f"{cell.name} split_seed={config.split_seed} "
-                                    f"seed={config.train_seed}: {error}")
-                    print(f"[tune] final run {cell.name} split_seed={config.split_seed} "
-                          f"FAILED: {error}", flush=True)
-                    continue
                 append_row(paths.runs_csv, metrics_to_row(metrics, ablation=spec.name,
                                                           error=None))
                 counts["ok"] += 1
+                acc = metrics.get("test_binary_acc")
                 print(f"[tune] final run {cell.name} split_seed={config.split_seed} "
-                      f"seed={config.train_seed}: test_binary_acc="
-                      f"{metrics.get('test_binary_acc')}", flush=True)
+                      f"seed={config.train_seed}: test binary accuracy "
+                      f"{'-' if acc is None else f'{100 * acc:.1f} %'}", flush=True)
     except KeyboardInterrupt:
         for ref in pending:
             ray.cancel(ref, force=True)
-        how = SIGNAL_NAMES.get(_StopSignals.signum, "Ctrl+C (SIGINT)")
+        how = SIGNAL_NAMES.get(PlainStop.signum, "Ctrl+C (SIGINT)")
         lines = [f"the final evaluation was stopped by {how}: {counts['ok']} run(s) finished "
                  f"now, {len(pending)} running, {len(queue)} not started"]
         for cell, config in pending.values():
@@ -604,13 +540,13 @@ def run_study(spec: AblationSpec, results_dir: str | os.PathLike = "results",
     # Trials report `objective` only once the searched metric exists (M1's VAE stage has no
     # accuracy); ASHA and Optuna skip results without it, so Tune's strict check is relaxed.
     os.environ["TUNE_DISABLE_STRICT_METRIC_CHECKING"] = "1"
-    # Ctrl+C and SIGTERM are handled by _Interrupt (which asks Tune to stop through SIGUSR1).
+    # Ctrl+C and SIGTERM are handled by TunerStop (which asks Tune to stop through SIGUSR1).
     os.environ["TUNE_DISABLE_SIGINT_HANDLER"] = "1"
     started_ray = ensure_ray(paths.study_dir)
     import ray
 
     try:
-        with _StopSignals():
+        with PlainStop():
             n_slots = slots(spec)
             counts, best = _search_and_evaluate(spec, cells, paths, n_slots)
     finally:
@@ -638,7 +574,10 @@ def _search_and_evaluate(spec: AblationSpec, cells: list[Cell], paths: StudyPath
             print(f"[tune] {cell.name}: no search space for {cell.model}; its configured "
                   f"settings are used as they are", flush=True)
         else:
-            note = entry.get("error") or f"best {spec.search.metric}={entry.get('value')}"
+            value = entry.get("value")
+            shown = (f"{100 * value:.1f} %" if value is not None and spec.search.metric != "val_loss"
+                     else f"{value:.4g}" if value is not None else "-")
+            note = entry.get("error") or f"best {spec.search.metric} {shown} ({entry['trial_id']})"
             print(f"[tune] {cell.name}: {entry.get('n_trials', 0)} trials "
                   f"({entry['sampler']}): {note}", flush=True)
         _save_best(paths, best)

@@ -32,6 +32,17 @@ class Controller:
         trial.set_status(Trial.TERMINATED)
 
 
+def two_running_trials(mode: str):
+    scheduler = OrderedRungs(time_attr="t", metric="v", mode=mode, max_t=T, grace_period=1,
+                             reduction_factor=2)
+    a, b = (Trial("train", config={INDEX: k}, stub=True) for k in (0, 1))
+    ctl = Controller(scheduler, [a, b])
+    for t in (a, b):
+        scheduler.on_trial_add(ctl, t)
+        t.set_status(Trial.RUNNING)
+    return scheduler, ctl, a, b
+
+
 def sequential(values: dict[int, list[float]], rf: float = 2) -> dict[int, int]:
     """The rule applied to trial 0, then 1, ...: the epoch each trial ends at."""
     rungs = [1, 2, 4]
@@ -92,13 +103,7 @@ def test_any_arrival_order_gives_the_rule_in_trial_order(case):
 
 
 def test_a_trial_that_ends_before_a_rung_does_not_hold_the_others():
-    scheduler = OrderedRungs(time_attr="t", metric="v", mode="max", max_t=T, grace_period=1,
-                             reduction_factor=2)
-    a, b = (Trial("train", config={INDEX: k}, stub=True) for k in (0, 1))
-    ctl = Controller(scheduler, [a, b])
-    for t in (a, b):
-        scheduler.on_trial_add(ctl, t)
-        t.set_status(Trial.RUNNING)
+    scheduler, ctl, a, b = two_running_trials("max")
     assert scheduler.on_trial_result(ctl, a, {"t": 1, "v": 0.5}) == TrialScheduler.CONTINUE
     assert scheduler.on_trial_result(ctl, b, {"t": 1, "v": 0.9}) == TrialScheduler.CONTINUE
     # b reaches rung 2 before a: it waits for a ...
@@ -114,13 +119,7 @@ def test_a_trial_that_ends_before_a_rung_does_not_hold_the_others():
 def test_min_mode_and_the_time_axis():
     history = [{"val_loss": 3.0}, {"val_loss": None}, {"val_loss": 2.0}, {"val_loss": 2.5}]
     assert rung_values(history, "val_loss", "min") == [(1, 3.0), (2, 2.0), (3, 2.0)]
-    scheduler = OrderedRungs(time_attr="t", metric="v", mode="min", max_t=T, grace_period=1,
-                             reduction_factor=2)
-    a, b = (Trial("train", config={INDEX: k}, stub=True) for k in (0, 1))
-    ctl = Controller(scheduler, [a, b])
-    for t in (a, b):
-        scheduler.on_trial_add(ctl, t)
-        t.set_status(Trial.RUNNING)
+    scheduler, ctl, a, b = two_running_trials("min")
     scheduler.on_trial_result(ctl, a, {"t": 1, "v": 1.0})
     assert scheduler.on_trial_result(ctl, b, {"t": 1, "v": 2.0}) == TrialScheduler.STOP
 

@@ -1,0 +1,63 @@
+"""How a study stops on Ctrl+C (SIGINT) and on SIGTERM (what Slurm sends at a job's end).
+
+Both stop the study cleanly, so the same command resumes it: ``TunerStop`` while a Tuner runs
+(it asks Tune to stop gracefully through Tune's SIGUSR1 handler, which snapshots the experiment
+with the running trials still RUNNING, so they resume, then stops them), ``PlainStop`` elsewhere
+(the final evaluation: a KeyboardInterrupt that the caller turns into a truthful message). Each
+records which signal came. Handlers are installed only in the main thread.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import threading
+from typing import Any
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+SIGNAL_NAMES = {signal.SIGINT: "Ctrl+C (SIGINT)", signal.SIGTERM: "SIGTERM"}
+
+
+class _StopOn:
+    """Install ``self._handle`` for SIGINT and SIGTERM inside a ``with`` block."""
+
+    def __enter__(self):
+        self.previous: dict[int, Any] = {}
+        if threading.current_thread() is threading.main_thread():
+            for sig in STOP_SIGNALS:
+                self.previous[sig] = signal.getsignal(sig)
+                signal.signal(sig, self._handle)
+        return self
+
+    def _handle(self, signum, frame) -> None:
+        raise NotImplementedError
+
+    def __exit__(self, *exc) -> None:
+        for sig, handler in self.previous.items():
+            signal.signal(sig, handler)
+
+
+class TunerStop(_StopOn):
+    """During ``Tuner.fit``: the first signal asks Tune to stop gracefully; ``signal`` is that
+    signal (None: none came). A second signal raises KeyboardInterrupt at once."""
+
+    def __init__(self) -> None:
+        self.signal: int | None = None
+
+    def _handle(self, signum, frame) -> None:
+        if self.signal is not None:
+            raise KeyboardInterrupt
+        self.signal = signum
+        print(f"\n[tune] {SIGNAL_NAMES[signum]}: stopping the search cleanly and saving its "
+              f"state (send it again to stop at once)", flush=True)
+        os.kill(os.getpid(), signal.SIGUSR1)
+
+
+class PlainStop(_StopOn):
+    """Outside a Tuner: SIGTERM stops the study as Ctrl+C does (KeyboardInterrupt);
+    ``PlainStop.signum`` says which signal it was."""
+
+    signum: int | None = None
+
+    def _handle(self, signum, frame) -> None:
+        PlainStop.signum = signum
+        raise KeyboardInterrupt
