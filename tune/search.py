@@ -125,6 +125,7 @@ def quiet_local_token_auth(environ=os.environ) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    quiet_local_token_auth()          # before anything imports Ray, which reads it then
     command = command_line(argv)
     try:
         spec = load(args)
@@ -159,7 +160,6 @@ def main(argv: list[str] | None = None) -> int:
             print(f"data NOT checked (not on this machine; a run here would stop): {line}")
         print("dry run: nothing started")
         return 0
-    quiet_local_token_auth()
     try:
         result = run_study(spec, results_dir=args.results_dir, storage=args.storage,
                            command=command)
