@@ -36,7 +36,7 @@ from tune.cells import (Cell, cell_digest, estimate, expand_cells, final_configs
                         search_cells)
 from tune.spec import AblationSpec, spec_to_yaml
 from tune import faults, ray_session, trial_records
-from tune.stop_signals import SIGNAL_NAMES, PlainStop, TunerStop
+from tune.stop_signals import SIGNAL_NAMES, DeferredStop, PlainStop, TunerStop
 from tune.trainable import (META, METRIC_EPOCH, OBJECTIVE, evaluate_run, saved_history,
                             train_trial)
 
@@ -542,11 +542,21 @@ def run_study(spec: AblationSpec, results_dir: str | os.PathLike = "results",
     os.environ["TUNE_DISABLE_STRICT_METRIC_CHECKING"] = "1"
     # Ctrl+C and SIGTERM are handled by TunerStop (which asks Tune to stop through SIGUSR1).
     os.environ["TUNE_DISABLE_SIGINT_HANDLER"] = "1"
-    started_ray = ensure_ray(paths.study_dir)
+    stop = DeferredStop()
+    try:
+        with stop:
+            started_ray = ensure_ray(paths.study_dir)
+    except KeyboardInterrupt:
+        import ray
+
+        ray.shutdown()
+        ray_session.forget(paths.study_dir)
+        raise StudyInterrupted(f"{SIGNAL_NAMES.get(stop.signum)} while Ray was starting; "
+                               f"nothing had run yet") from None
     import ray
 
     try:
-        with PlainStop():
+        with PlainStop():           # after ray.init, which installs a SIGTERM handler of its own
             n_slots = slots(spec)
             counts, best = _search_and_evaluate(spec, cells, paths, n_slots)
     finally:

@@ -3,7 +3,8 @@
 Both stop the study cleanly, so the same command resumes it: ``TunerStop`` while a Tuner runs
 (it asks Tune to stop gracefully through Tune's SIGUSR1 handler, which snapshots the experiment
 with the running trials still RUNNING, so they resume, then stops them), ``PlainStop`` elsewhere
-(the final evaluation: a KeyboardInterrupt that the caller turns into a truthful message). Each
+(the final evaluation: a KeyboardInterrupt that the caller turns into a truthful message), and
+``DeferredStop`` around Ray's start-up (raised once Ray is up, so it can be shut down). Each
 records which signal came. Handlers are installed only in the main thread.
 """
 from __future__ import annotations
@@ -61,3 +62,20 @@ class PlainStop(_StopOn):
     def _handle(self, signum, frame) -> None:
         PlainStop.signum = signum
         raise KeyboardInterrupt
+
+
+class DeferredStop(_StopOn):
+    """Around Ray's start-up: a signal is remembered and raised as KeyboardInterrupt once the
+    block is over, so Ray is either not started or started and recorded (then shut down)."""
+
+    def __init__(self) -> None:
+        self.signum: int | None = None
+
+    def _handle(self, signum, frame) -> None:
+        self.signum = signum
+
+    def __exit__(self, *exc) -> None:
+        super().__exit__(*exc)
+        if self.signum is not None and exc[0] is None:
+            PlainStop.signum = self.signum
+            raise KeyboardInterrupt
