@@ -119,20 +119,14 @@ def _time_bounds(configs: list[dict]) -> list[str]:
             "`stopped_by` in each run's metrics.json says which."]
 
 
-REUSED_S = 1.0          # a final run under this recorded its result without training
-
-
 def _compute(runs: pd.DataFrame, history: pd.DataFrame | None) -> str:
     """The compute a study spent: its final runs' wall time (``wall_s``) plus its search trials'
     (each trial's last reported ``time_s``, Tune's ``time_total_s``)."""
     final = runs["wall_s"].dropna()
     parts = []
     if len(final):
-        reused = int((final < REUSED_S).sum())
-        parts.append(f"final runs {final.sum() / 3600:.2f} h (sum of `wall_s` over {len(final)} "
-                     "runs" + (f"; {reused} of them took under {REUSED_S:g} s: they reused a "
-                               "finished training, counted where it ran" if reused else "")
-                     + ")")
+        parts.append(f"final runs {final.sum() / 3600:.2f} h (sum of `wall_s`, the training time "
+                     f"each run recorded, over {len(final)} runs)")
     search_h = None
     if history is not None and {"cell", "trial_id", "time_s"} <= set(history.columns):
         per_trial = history.dropna(subset=["time_s"]).groupby(["cell", "trial_id"])["time_s"].max()
