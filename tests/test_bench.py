@@ -1,6 +1,5 @@
 """The benchmarks run (smoke setting); their figures are read by people, not asserted here."""
 import importlib.util
-import platform
 from pathlib import Path
 
 import pytest
@@ -54,9 +53,9 @@ def test_denormal_bench_smoke_on_a_run(capsys, tmp_path, monkeypatch):
     assert bench.main(["--reps", "1", "--steps", "2", "--run", str(run)]) == 0
     out = capsys.readouterr().out
     assert out.count("IEEE / flushed") == 3 and "entries of the linear layers' output gradients" in out
-    ratio = float(out.split("subnormal input: IEEE / flushed = ")[1].split()[0])
-    if platform.machine().lower() in ("x86_64", "amd64"):
-        assert ratio > 1.5                  # the subnormal input really was subnormal
+    # The bench itself refuses input that is not subnormal (RuntimeError); the speed ratio is a
+    # benchmark figure (results/bench/README.md), not a test: it fell to 1.0 on a loaded machine.
+    assert float(out.split("subnormal input: IEEE / flushed = ")[1].split()[0]) > 0
     assert not flushing_denormals()                            # the caller's IEEE floats again
 
 

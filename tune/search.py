@@ -118,6 +118,9 @@ def quiet_local_token_auth(environ=os.environ) -> None:
     unset, creates ``~/.ray/auth_token`` once, and warns about it on every start; an explicit
     mode is respected without the warning. Same security, a clean console. Joining a cluster
     (``RAY_ADDRESS`` set) keeps whatever mode the user exported, which must match the head's.
+    Ray reads the mode when it is imported, and its GCS (a child process) when it starts: set
+    it after ``import ray`` in the same process and the two disagree (the driver cannot
+    authenticate to its own GCS), so it is set only when ``tune/search.py`` runs as a command.
     """
     if not environ.get("RAY_ADDRESS"):
         environ.setdefault("RAY_AUTH_MODE", "token")
@@ -125,7 +128,6 @@ def quiet_local_token_auth(environ=os.environ) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    quiet_local_token_auth()          # before anything imports Ray, which reads it then
     command = command_line(argv)
     try:
         spec = load(args)
@@ -198,4 +200,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    # Only as a command, before anything imports Ray (which reads the mode then): called from
+    # Python (tests, notebooks), main() leaves the caller's environment and Ray alone.
+    quiet_local_token_auth()
     sys.exit(main())
