@@ -3,10 +3,13 @@
 A driver that starts Ray itself (no ``RAY_ADDRESS``) records the Ray session in
 ``<study>/ray_session.json``: its own PID and Ray's session folder. Ray's head processes (GCS,
 raylet, monitors, dashboard) name that folder on their command lines; the agents and workers are
-their descendants. ``ray.shutdown()`` stops them when the driver ends normally; after ``kill -9``
-of the driver alone they keep running. The next driver of the same study stops exactly those
-processes, and nothing else (never ``ray stop``, which stops every Ray of the user). A recorded
-driver that is still alive means a second driver on the same study: refused.
+their descendants. ``ray.shutdown()`` stops them when the driver ends normally. After ``kill -9``
+of the driver alone the head processes follow it, but agents (``ray::DashboardAgent``,
+``ray::RuntimeEnvAgent``) and workers can keep running, orphaned, under names that no longer say
+which session they belong to; they still hold the session's log files open. The next driver of
+the same study stops exactly those processes, and nothing else (never ``ray stop``, which stops
+every Ray of the user). A recorded driver that is still alive means a second driver on the same
+study: refused.
 
 Linux only (``/proc``); elsewhere the cleanup is skipped with a message.
 """
@@ -46,11 +49,29 @@ def _children() -> dict[int, list[int]]:
     return tree
 
 
+def _uses(pid: int, folder: str) -> bool:
+    """Does ``pid`` hold a file under ``folder`` open (Ray's processes keep their logs open)?"""
+    try:
+        fds = os.listdir(f"/proc/{pid}/fd")
+    except OSError:
+        return False
+    for fd in fds:
+        try:
+            if os.readlink(f"/proc/{pid}/fd/{fd}").startswith(folder):
+                return True
+        except OSError:
+            continue
+    return False
+
+
 def session_processes(session_dir: str) -> list[int]:
     """PIDs of the processes of the Ray session in ``session_dir``: those whose command line
-    names it, and their descendants."""
+    names it or that hold a file of it open (agents such as ``ray::DashboardAgent`` rename
+    themselves and outlive their raylet), and their descendants."""
     name = os.path.basename(session_dir.rstrip("/"))
-    roots = [int(p) for p in os.listdir("/proc") if p.isdigit() and name in _cmdline(int(p))]
+    folder = session_dir.rstrip("/") + "/"
+    roots = [int(p) for p in os.listdir("/proc") if p.isdigit()
+             and (name in _cmdline(int(p)) or _uses(int(p), folder))]
     tree, found, todo = _children(), [], list(roots)
     while todo:
         pid = todo.pop()
