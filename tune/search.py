@@ -94,12 +94,8 @@ def load(args: argparse.Namespace):
 
 
 def _analyse(study_dir: Path, command: str) -> None:
-    try:
-        from ssvae.analysis import analyse
-    except ImportError as err:
-        print(f"[tune] analysis skipped: ssvae.analysis is not available ({err}); run "
-              f"`python -m ssvae.analysis {study_dir}` once it is", flush=True)
-        return
+    from ssvae.analysis import analyse
+
     try:
         out = analyse(results_dirs=[str(study_dir)], command=command)
     except Exception as err:  # noqa: BLE001 - the study's results stand without the plots

@@ -44,8 +44,6 @@ ABLATIONS_DIR = Path(__file__).resolve().parent.parent / "ablations"
 # Validation keys that fit() reports each epoch; only these may drive the search (never test_*).
 SEARCH_METRICS = {"val_binary_acc": "max", "val_subclass_acc": "max", "val_loss": "min",
                   "selection_metric": "max"}
-# Models known from DESIGN.md §4, used only when the model registry cannot be imported yet.
-FALLBACK_MODELS = ("m1", "m2", "m1m2", "gmvae", "supervised", "vgg16")
 # Sub-classes of the built-in data sets (the labelled subset is balanced by sub-class, so a
 # budget must be divisible by this; DESIGN.md §3). Folder data sets are checked at run time.
 BUILTIN_SUBCLASSES = {"digits": 10, "mnist": 10, "fashion_mnist": 10, "cifar10": 10}
@@ -414,22 +412,14 @@ def _flat_settings(values: Mapping[str, Any], where: str) -> dict[str, Any]:
 
 
 def _known_models() -> tuple[str, ...]:
-    try:
-        from ssvae.models import MODELS
-    except ImportError:           # the model registry is not written yet
-        return FALLBACK_MODELS
+    from ssvae.models import MODELS
+
     return MODELS.names()
 
 
 def _check_dataset(dataset: str, where: str) -> None:
-    try:
-        from ssvae.data import DATASETS
-    except ImportError:
-        known = tuple(BUILTIN_SUBCLASSES) + ("folder",)
-        if dataset not in known:
-            raise SpecError(f"{where}: unknown data set {dataset!r}; known: {', '.join(known)}."
-                            + did_you_mean(dataset, known)) from None
-        return
+    from ssvae.data import DATASETS
+
     if dataset not in DATASETS:
         raise SpecError(f"{where}: unknown data set {dataset!r}; known: "
                         f"{', '.join(DATASETS.names())}." + did_you_mean(dataset, DATASETS.names()))
@@ -600,24 +590,20 @@ def _check_configs(spec: AblationSpec, where: str) -> None:
                 except (ConfigError, TypeError) as err:
                     raise SpecError(f"{where}: search_space.{cell.model}.{p.name}: value "
                                     f"{value!r} is not valid: {err}") from None
-                if options_check is not None:
-                    try:
-                        options_check(cfg.model, cfg.model_options)
-                    except (ConfigError, ValueError, TypeError) as err:
-                        raise SpecError(f"{where}: search_space.{cell.model}.{p.name}: value "
-                                        f"{value!r} is not valid: {err}") from None
-        if options_check is not None:
-            try:
-                options_check(cell.config.model, cell.config.model_options)
-            except (ConfigError, ValueError, TypeError) as err:
-                raise SpecError(f"{where}: cell {cell.name}: {err}") from None
+                try:
+                    options_check(cfg.model, cfg.model_options)
+                except (ConfigError, ValueError, TypeError) as err:
+                    raise SpecError(f"{where}: search_space.{cell.model}.{p.name}: value "
+                                    f"{value!r} is not valid: {err}") from None
+        try:
+            options_check(cell.config.model, cell.config.model_options)
+        except (ConfigError, ValueError, TypeError) as err:
+            raise SpecError(f"{where}: cell {cell.name}: {err}") from None
 
 
 def _model_options_checker():
-    try:
-        from ssvae.models import model_options
-    except ImportError:           # the model registry is not written yet: fit() checks later
-        return None
+    from ssvae.models import model_options
+
     return model_options
 
 
