@@ -23,6 +23,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import logging
 import os
 import posixpath
 import sys
@@ -186,7 +187,10 @@ def ensure_ray(study_dir: Path | None = None) -> bool:
     if faults.env_vars():                   # fault injection reaches the workers (tests)
         kwargs["runtime_env"] = {"env_vars": faults.env_vars()}
     try:
-        context = ray.init(address=address, log_to_driver=True, **kwargs)
+        # Workers' output stays in Ray's log files (the console says where): the study prints
+        # one line per cell and per final run instead.
+        context = ray.init(address=address, log_to_driver=False, logging_level=logging.WARNING,
+                           **kwargs)
     except Exception as err:  # noqa: BLE001 - say what to check, then stop
         where = f"the cluster at RAY_ADDRESS={address}" if address else "a local Ray"
         raise StudyError(f"could not start or join {where}: {err}. For a cluster, check the "
@@ -194,6 +198,8 @@ def ensure_ray(study_dir: Path | None = None) -> bool:
                          f"head's (tune/cluster/README.md).") from err
     if study_dir is not None:
         ray_session.record(study_dir, None if address else context.address_info["session_dir"])
+    print(f"[tune] Ray's logs (workers' output included): "
+          f"{context.address_info.get('session_dir') or 'on the cluster head'}/logs", flush=True)
     return True
 
 
@@ -297,7 +303,7 @@ def _tuner(spec: AblationSpec, cell: Cell, paths: StudyPaths, experiment: str, n
             max_concurrent_trials=min(n_slots, spec.search.trials), reuse_actors=True,
             trial_dirname_creator=trial_dirname),
         run_config=tune.RunConfig(
-            name=experiment, storage_path=paths.storage, verbose=1,
+            name=experiment, storage_path=paths.storage, verbose=0,
             # A trial lost with its worker or node is retried up to NODE_LOSS_RETRIES times on
             # top of the spec's max_failures; the trial's own exceptions are counted in its
             # folder and stop being retried after max_failures (tune.trainable).
@@ -542,6 +548,13 @@ def run_study(spec: AblationSpec, results_dir: str | os.PathLike = "results",
     os.environ["TUNE_DISABLE_STRICT_METRIC_CHECKING"] = "1"
     # Ctrl+C and SIGTERM are handled by TunerStop (which asks Tune to stop through SIGUSR1).
     os.environ["TUNE_DISABLE_SIGINT_HANDLER"] = "1"
+    # One line per cell and per final run, not Tune's tables: its classic output at verbose=0
+    # prints nothing (the new one still prints a box per experiment), and no INFO records.
+    os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
+    logging.getLogger("ray.tune").setLevel(logging.WARNING)
+    # ResultGrid warns about a trial that Tune stopped before its first result file; the search
+    # is read from the trials' own folders (tune/trial_records.py), so that is not news.
+    logging.getLogger("ray.tune.logger.logger").setLevel(logging.ERROR)
     stop = DeferredStop()
     try:
         with stop:
