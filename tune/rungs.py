@@ -27,6 +27,7 @@ from ray.tune.experiment import Trial
 from ray.tune.schedulers import FIFOScheduler, TrialScheduler
 
 from tune.lagged_search import INDEX
+from tune.trainable import Objective
 
 
 @dataclass
@@ -225,14 +226,8 @@ def rung_values(history: list[dict[str, Any]], metric: str, mode: str) -> list[t
     """``[(metric_epoch, best value so far), ...]`` of a trial's per-epoch history: the time
     axis and objective that ``tune.trainable`` reports (epochs without the metric do not
     count)."""
-    out, best, n = [], None, 0
+    objective, out = Objective(metric, mode), []
     for entry in history:
-        value = entry.get(metric)
-        if value is None or not math.isfinite(float(value)):
-            continue
-        n += 1
-        value = float(value)
-        if best is None or (value > best if mode == "max" else value < best):
-            best = value
-        out.append((n, best))
+        if objective.update(entry.get(metric)):
+            out.append((objective.metric_epoch, objective.best))
     return out

@@ -189,6 +189,7 @@ def _count_own_failure(out_dir: Path, err: Exception) -> None:
 def _train_trial(config: TrainConfig, out_dir: Path, meta: dict, index: int) -> None:
     """The body of ``train_trial``: replay, then train on (see its docstring)."""
     metric, mode = meta["metric"], meta["mode"]
+    _recover_last(out_dir)                  # before a Tune checkpoint could be taken for lost
     last = out_dir / "last"
     if not (last / "state.pt").exists() and not (out_dir / "metrics.json").exists():
         checkpoint = tune.get_checkpoint()   # a restore onto a node without the folder
@@ -196,8 +197,7 @@ def _train_trial(config: TrainConfig, out_dir: Path, meta: dict, index: int) -> 
             with checkpoint.as_directory() as src:
                 if (Path(src) / "state.pt").exists():
                     shutil.copytree(src, last, dirs_exist_ok=True)
-    _recover_last(out_dir)
-    objective = _Objective(metric, mode)
+    objective = Objective(metric, mode)
     started = time.time()
     # fit() keeps out_dir/last every epoch, and out_dir lies in the study's storage; a Tune
     # checkpoint (a copy to Tune's storage, e.g. s3://) is attached every epoch only when
@@ -235,22 +235,27 @@ def _train_trial(config: TrainConfig, out_dir: Path, meta: dict, index: int) -> 
                      **_runtime(out_dir, started)})
 
 
-class _Objective:
+class Objective:
     """The searched metric's best value so far and the number of epochs that reported it
-    (ASHA's time axis: M1+M2's unsupervised stage does not count), from the reports in order;
-    ``tune.rungs.rung_values`` computes the same from a saved history."""
+    (ASHA's time axis: M1+M2's unsupervised stage does not count), from the reports in order.
+    The one definition of the objective: the trainable reports it, the scheduler rebuilds a
+    restored trial's rungs with it (``tune.rungs.rung_values``), and the search history and
+    best trial are read with it (``tune.trial_records``)."""
 
     def __init__(self, metric: str, mode: str) -> None:
         self.metric, self.mode = metric, mode
         self.best: float | None = None
         self.metric_epoch = 0
 
-    def update(self, value: Any) -> None:
-        if value is None or not math.isfinite(value):
-            return
+    def update(self, value: Any) -> bool:
+        """Count ``value`` (None or not finite: an epoch without the metric); True if counted."""
+        if value is None or not math.isfinite(float(value)):
+            return False
+        value = float(value)
         self.metric_epoch += 1
         if self.best is None or (value > self.best if self.mode == "max" else value < self.best):
-            self.best = float(value)
+            self.best = value
+        return True
 
     def fields(self) -> dict[str, Any]:
         if self.best is None:          # the scheduler and Optuna skip a result without it

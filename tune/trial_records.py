@@ -11,13 +11,12 @@ interruption.
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from tune.lagged_search import INDEX
-from tune.trainable import saved_history, trial_dir, trial_params
+from tune.trainable import Objective, saved_history, trial_dir, trial_params
 
 STOPPED = "stopped.json"
 
@@ -45,13 +44,12 @@ class TrialRecord:
     def objective(self, metric: str, mode: str) -> float | None:
         """Best value of ``metric`` over the reported epochs (what the scheduler and the
         searcher saw); a model whose metric exists only at the end (M1) gives that value."""
-        values = [float(e[metric]) for e in self.history
-                  if e.get(metric) is not None and math.isfinite(float(e[metric]))]
-        if not values and self.final.get(metric) is not None:
-            values = [float(self.final[metric])]
-        if not values:
-            return None
-        return max(values) if mode == "max" else min(values)
+        objective = Objective(metric, mode)
+        for entry in self.history:
+            objective.update(entry.get(metric))
+        if objective.best is None:
+            objective.update(self.final.get(metric))
+        return objective.best
 
 
 def mark_stopped(trial_config: Mapping[str, Any], rung: int) -> None:
@@ -104,14 +102,11 @@ def history_rows(recs: list[TrialRecord], base: Mapping[str, Any], metric: str,
         if not r.history:
             rows.append(head)
             continue
-        best_so_far = None
+        objective = Objective(metric, mode)
         for i, entry in enumerate(r.history, 1):
             value = entry.get(metric)
-            if value is not None and math.isfinite(float(value)):
-                value = float(value)
-                if best_so_far is None or (value > best_so_far if mode == "max" else value < best_so_far):
-                    best_so_far = value
+            objective.update(value)
             rows.append({**head, "iteration": i, "epoch": entry.get("epoch"),
                          "stage": entry.get("stage"), "time_s": entry.get("wall_s"),
-                         "val_metric": value, "objective": best_so_far})
+                         "val_metric": value, "objective": objective.best})
     return rows
