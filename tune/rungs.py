@@ -39,7 +39,7 @@ class _Track:
     waiting: int | None = None     # the rung it is paused at, undecided
     released: bool = False         # paused, decided to go on: may run again
     doomed: bool = False           # paused, decided to stop: stopped once Tune has paused it
-    ended_at: float | None = None  # time-axis value at which it ended (inf: still running)
+    ended: bool = False            # finished, stopped or failed: it will reach no further rung
 
 
 class OrderedRungs(FIFOScheduler):
@@ -80,7 +80,7 @@ class OrderedRungs(FIFOScheduler):
         if trial.status in (Trial.TERMINATED, Trial.ERROR) and self.ended is not None:
             for t, value in self.ended(trial):
                 self._record(track, t, value)
-            track.ended_at = self._last_time(track)
+            track.ended = True
 
     def on_trial_result(self, tune_controller, trial: Trial, result: dict) -> str:
         k = self._index(trial)
@@ -154,7 +154,7 @@ class OrderedRungs(FIFOScheduler):
             return False
         if rung in track.values:
             return True
-        if track.ended_at is not None:
+        if track.ended:
             return True
         return any(d == TrialScheduler.STOP for r, d in track.decided.items() if r < rung)
 
@@ -177,13 +177,7 @@ class OrderedRungs(FIFOScheduler):
 
     def _end(self, trial: Trial) -> None:
         track = self.tracks.setdefault(self._index(trial), _Track())
-        if track.ended_at is None:
-            track.ended_at = self._last_time(track)
-        track.waiting = None
-
-    @staticmethod
-    def _last_time(track: _Track) -> float:
-        return max(track.values, default=0)
+        track.ended, track.waiting = True, None
 
     def _resolve(self, tune_controller) -> None:
         """Decide, in index order, every paused trial whose lower-index trials have passed its
@@ -215,11 +209,6 @@ class OrderedRungs(FIFOScheduler):
                     and not trial.is_saving:
                 track.doomed = False
                 tune_controller.stop_trial(trial)
-
-    def was_stopped(self, index: int) -> bool:
-        """True when the rule stopped trial ``index`` at a rung."""
-        track = self.tracks.get(index)
-        return bool(track) and TrialScheduler.STOP in track.decided.values()
 
 
 def rung_values(history: list[dict[str, Any]], metric: str, mode: str) -> list[tuple[int, float]]:
