@@ -43,13 +43,15 @@ def search_env(address: str | None = None) -> dict[str, str]:
     return env
 
 
-def start_search(args: list[str], address: str, log: Path) -> subprocess.Popen:
-    """`python tune/search.py ARGS` as a driver joining the session's Ray, in its own process
-    group (so the test can kill exactly it)."""
+def start_search(args: list[str], address: str | None, log: Path,
+                 env: dict[str, str] | None = None) -> subprocess.Popen:
+    """`python tune/search.py ARGS` as a driver joining the session's Ray (``env``: its whole
+    environment instead of ``search_env(address)``), in its own process group (so the test can
+    kill exactly it)."""
     handle = open(log, "ab")
     return subprocess.Popen([sys.executable, str(REPO / "tune" / "search.py"), *args],
-                            cwd=REPO, env=search_env(address), stdout=handle,
-                            stderr=subprocess.STDOUT, start_new_session=True)
+                            cwd=REPO, env=env if env is not None else search_env(address),
+                            stdout=handle, stderr=subprocess.STDOUT, start_new_session=True)
 
 
 def kill_group(proc: subprocess.Popen, sig: int = signal.SIGKILL) -> None:
@@ -58,31 +60,3 @@ def kill_group(proc: subprocess.Popen, sig: int = signal.SIGKILL) -> None:
         os.killpg(proc.pid, sig)
     except ProcessLookupError:
         pass
-
-
-class Drivers:
-    """Start `python tune/search.py` drivers joining the session's Ray; kill them by process
-    group. Any still alive when the test ends are killed."""
-
-    def __init__(self, address: str, log: Path) -> None:
-        self.address, self.log, self.procs = address, log, []
-
-    def start(self, args: list[str]) -> subprocess.Popen:
-        proc = start_search(args, self.address, self.log)
-        self.procs.append(proc)
-        return proc
-
-    kill = staticmethod(kill_group)
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace") if self.log.exists() else ""
-
-
-@pytest.fixture
-def drivers(ray_session, tmp_path):
-    handle = Drivers(ray_session, tmp_path / "drivers.log")
-    yield handle
-    for proc in handle.procs:
-        if proc.poll() is None:
-            kill_group(proc)
-            proc.wait(timeout=30)

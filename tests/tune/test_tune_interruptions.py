@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.tune.conftest import REPO, kill_group, search_env
+from tests.tune.conftest import kill_group, search_env, start_search
 from tune.soak import study_answer
 
 pytestmark = pytest.mark.ray
@@ -68,11 +68,8 @@ class Study:
         if fault:
             env.update(SSVAE_FAULT=fault, SSVAE_FAULT_DIR=str(fault_dir))
         env.update(extra_env or {})
-        with open(self.log, "ab") as handle:
-            self.proc = subprocess.Popen(
-                [sys.executable, str(REPO / "tune" / "search.py"), str(self.spec),
-                 "--results-dir", str(self.results)], cwd=REPO, env=env, stdout=handle,
-                stderr=subprocess.STDOUT, start_new_session=True)
+        self.proc = start_search([str(self.spec), "--results-dir", str(self.results)],
+                                 self.address, self.log, env=env)
         STARTED.append(self.proc)
         return self.proc
 
