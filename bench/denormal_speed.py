@@ -30,8 +30,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from ssvae.config import TrainConfig  # noqa: E402
 from ssvae.data import BatchSource  # noqa: E402
 from ssvae.models import build_model  # noqa: E402
-from ssvae.trainer import cpu_float_mode  # noqa: E402
-from ssvae.training_data import run_inputs, training_arrays  # noqa: E402
+from ssvae.training.loop import cpu_float_mode  # noqa: E402
+from ssvae.training.inputs import run_inputs, training_arrays  # noqa: E402
 
 TINY = torch.finfo(torch.float32).tiny            # the smallest normal float32, 1.18e-38
 MODES = {"IEEE floats": False, "flushed to zero": True}

@@ -36,7 +36,7 @@ from train_speed import time_steps  # noqa: E402
 
 from ssvae.data import BatchSource, load_dataset, make_split  # noqa: E402
 from ssvae.models import build_model  # noqa: E402
-from ssvae.training_data import training_arrays  # noqa: E402
+from ssvae.training.inputs import training_arrays  # noqa: E402
 from tune.cells import expand_cells, search_cells  # noqa: E402
 from tune.spec import load_spec  # noqa: E402
 

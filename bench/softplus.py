@@ -24,7 +24,7 @@ import ssvae.nets.softplus as sp  # noqa: E402
 from ssvae.config import TrainConfig  # noqa: E402
 from ssvae.data import BatchSource, load_dataset, make_split  # noqa: E402
 from ssvae.models import build_model  # noqa: E402
-from ssvae.training_data import training_arrays  # noqa: E402
+from ssvae.training.inputs import training_arrays  # noqa: E402
 
 OURS = sp._Softplus.apply
 IMPLEMENTATIONS = {"torch F.softplus": F.softplus, "ssvae softplus": OURS}

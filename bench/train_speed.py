@@ -30,16 +30,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from ssvae.config import TrainConfig  # noqa: E402
 from ssvae.data import BatchSource, load_dataset, make_split  # noqa: E402
 from ssvae.models import MODELS, build_model  # noqa: E402
-from ssvae.runinfo import resolve_device  # noqa: E402
-from ssvae.trainer import autocast, compute_dtype, cpu_float_mode  # noqa: E402
-from ssvae.training_data import training_arrays  # noqa: E402
+from ssvae.training.environment import resolve_device  # noqa: E402
+from ssvae.training.loop import autocast, compute_dtype, cpu_float_mode  # noqa: E402
+from ssvae.training.inputs import training_arrays  # noqa: E402
 
 MODELS_TO_TIME = ("m1", "m2", "m1m2", "gmvae", "supervised")
 
 
 def matmul_throughput(device: torch.device, n: int | None = None, seconds: float = 2.0) -> float:
     """FLOP/s of a large square matrix multiply in training's precision
-    (``ssvae.trainer.compute_dtype``): the fair practical peak."""
+    (``ssvae.training.loop.compute_dtype``): the fair practical peak."""
     n = n or (8192 if device.type == "cuda" else 1024)
     a = torch.randn(n, n, device=device, dtype=compute_dtype(device))
     b = torch.randn(n, n, device=device, dtype=compute_dtype(device))

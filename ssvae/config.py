@@ -133,10 +133,10 @@ class TrainConfig:
     kl_warmup_epochs: int = 0             # linear KL warm-up, counted per optimiser step
     ema_decay: float = 0.0                # > 0: validation, selection, best/ and test use an
                                           # exponential moving average of the stage's weights
-                                          # with this decay per step (ssvae/averaging.py); 0: off
+                                          # with this decay per step (ssvae/training/averaging.py); 0: off
     lr_decays: int = 0                    # > 0: when patience runs out, up to this many times go
                                           # back to the stage's best weights and go on at
-                                          # lr * lr_decay_factor^k (ssvae/plateau.py); 0: stop
+                                          # lr * lr_decay_factor^k (ssvae/training/plateau.py); 0: stop
     lr_decay_factor: float = 0.1          # the learning rate's factor at each such decay
     max_stage_s: float | None = None      # wall-clock bound per stage, like ``epochs``: checked
                                           # after each epoch; a stage that reaches it ends as at

@@ -5,8 +5,8 @@
 
 One CSV row per readable image: ``path``, ``score`` (probability of the positive super-class),
 ``superclass`` (the most probable one), for models trained on sub-classes ``subclass`` and the
-top-3 sub-classes with their probabilities, ``rejection`` (``ssvae/rejection.py``) and
-``decision`` (flag / pass / review, ``ssvae/thresholds.py``). The thresholds are chosen on the
+top-3 sub-classes with their probabilities, ``rejection`` (``ssvae/deploy/rejection.py``) and
+``decision`` (flag / pass / review, ``ssvae/deploy/thresholds.py``). The thresholds are chosen on the
 validation scores stored in ``best/`` for the stated goal (default: review budget 0.05) and
 printed with the validation precision and recall they give; the test set plays no part.
 
@@ -28,12 +28,12 @@ from typing import Iterator, Sequence
 import numpy as np
 import torch
 
-from ssvae.bundle import Predictor, load_best, positive_index, read_manifest, superclass_probs
+from ssvae.deploy.bundle import Predictor, load_best, positive_index, read_manifest, superclass_probs
 from ssvae.checkpoint import CheckpointError
 from ssvae.data import to_unit
 from ssvae.data.images import IMAGE_EXTENSIONS, decode_image, is_hidden
-from ssvae.rejection import rejection_scores
-from ssvae.thresholds import DEFAULT_REJECT_FRACTION, Thresholds, add_goal_flags, goal_from_args
+from ssvae.deploy.rejection import rejection_scores
+from ssvae.deploy.thresholds import DEFAULT_REJECT_FRACTION, Thresholds, add_goal_flags, goal_from_args
 
 TOP_K = 3
 
@@ -229,7 +229,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         goal = goal_from_args(args)
         _check_inputs(args)
-        from ssvae.runinfo import resolve_device
+        from ssvae.training.environment import resolve_device
 
         predictor = load_best(args.checkpoint, resolve_device(args.device))
         thresholds = predictor.thresholds(args.positive, goal)

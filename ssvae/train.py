@@ -29,7 +29,7 @@ import yaml
 
 from ssvae import config as config_module
 from ssvae.config import TrainConfig, field_docs
-from ssvae.thresholds import add_goal_flags, goal_from_args
+from ssvae.deploy.thresholds import add_goal_flags, goal_from_args
 
 _BOOL_FIELDS = ("download", "flush_denormal", "progress")
 # Fields whose valid values are a tuple in ssvae.config (validated there, listed in --help).
@@ -122,7 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
                             "that stopped at the epoch bound) (default: off)")
     group.add_argument("--overwrite", action="store_true",
                        help="delete --out first (default: off)")
-    add_goal_flags(parser)      # decision thresholds recorded in metrics.json (ssvae.thresholds)
+    add_goal_flags(parser)      # decision thresholds recorded in metrics.json (ssvae.deploy.thresholds)
     parser.add_argument("--log-epochs", action="store_true",
                         help="print one line per epoch to stderr (for batch jobs and log files, "
                              "where a progress bar is unreadable; combine with --no-progress) "
@@ -238,7 +238,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         config = config_from_args(args, parser, argv)
         goal = goal_from_args(args)
-        from ssvae.trainer import check_config, fit
+        from ssvae.training.loop import check_config, fit
 
         check_config(config)
         prepare_out(args.out, args.resume, args.overwrite)

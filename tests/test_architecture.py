@@ -56,6 +56,14 @@ def imports_of(name: str, path: Path, known: set[str]) -> set[str]:
             visit(child)
 
     visit(tree)
+    # Importing a.b.c first runs the package a.b's __init__: an edge to it as well (except to
+    # the importer's own packages, which are running already, and to the root packages).
+    for module in list(found):
+        parts = module.split(".")
+        for k in range(2, len(parts)):
+            parent = ".".join(parts[:k])
+            if not (name == parent or name.startswith(parent + ".")):
+                found.add(parent)
     return {m for m in found if m in known and m != name}
 
 

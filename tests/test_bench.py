@@ -16,7 +16,7 @@ def _load(name: str):
 
 def test_train_speed_smoke(capsys, tmp_path, monkeypatch):
     monkeypatch.setenv("SSVAE_SPLIT_DIR", str(tmp_path))
-    from ssvae.trainer import flushing_denormals
+    from ssvae.training.loop import flushing_denormals
 
     bench = _load("train_speed")
     assert bench.main(["--steps", "1", "--warmup", "0", "--threads", "1", "--matmul-seconds",
@@ -43,7 +43,7 @@ def test_softplus_bench_smoke_restores_ssvae_softplus(capsys, tmp_path, monkeypa
 def test_denormal_bench_smoke_on_a_run(capsys, tmp_path, monkeypatch):
     monkeypatch.setenv("SSVAE_SPLIT_DIR", str(tmp_path))
     from ssvae.config import TrainConfig
-    from ssvae.trainer import fit, flushing_denormals
+    from ssvae.training.loop import fit, flushing_denormals
 
     run = tmp_path / "run"
     fit(TrainConfig(dataset="digits", model="m2", n_labels=50, hidden_dim=16, latent_dim=4,

@@ -9,12 +9,12 @@ import csv
 import pytest
 import torch
 
-from ssvae.bundle import load_best
+from ssvae.deploy.bundle import load_best
 from ssvae.config import TrainConfig
 from ssvae.data.images import list_images
 from ssvae.predict import main, unreadable_path
-from ssvae.thresholds import Goal
-from ssvae.trainer import fit
+from ssvae.deploy.thresholds import Goal
+from ssvae.training.loop import fit
 
 BAD = {"animals/dogs/broken.jpg", "animals/dogs/truncated.png", "unlabelled/bad.png"}
 

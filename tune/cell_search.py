@@ -12,6 +12,7 @@ from typing import Any
 
 from tune import trial_records
 from tune.cells import Cell, cell_digest, max_epochs
+from tune.progress_view import SearchProgress
 from tune.failures import NODE_LOSS_RETRIES, StudyInterrupted, error_text
 from tune.spec import AblationSpec
 from tune.stop_signals import SIGNAL_NAMES, TunerStop
@@ -63,7 +64,8 @@ def rung_scheduler(spec: AblationSpec, cell: Cell):
                         on_stop=lambda trial, rung: mark_stopped(trial.config, rung))
 
 
-def _tuner(spec: AblationSpec, cell: Cell, paths: StudyPaths, experiment: str, n_slots: int):
+def _tuner(spec: AblationSpec, cell: Cell, paths: StudyPaths, experiment: str, n_slots: int,
+           study_line: str = ""):
     import optuna
     from ray import tune
     from ray.tune.search.optuna import OptunaSearch
@@ -101,6 +103,8 @@ def _tuner(spec: AblationSpec, cell: Cell, paths: StudyPaths, experiment: str, n
             trial_dirname_creator=trial_dirname),
         run_config=tune.RunConfig(
             name=experiment, storage_path=paths.storage, verbose=0,
+            callbacks=[SearchProgress(cell.name, spec.search.trials, max_epochs(spec, cell),
+                                      study_line)],
             # A trial lost with its worker or node is retried up to NODE_LOSS_RETRIES times on
             # top of the spec's max_failures; the trial's own exceptions are counted in its
             # folder and stop being retried after max_failures (tune.trainable).
@@ -125,7 +129,8 @@ def _write_history(paths: StudyPaths, cell_name: str, rows: list[dict[str, Any]]
     os.replace(tmp, paths.history_csv)
 
 
-def search_cell(spec: AblationSpec, cell: Cell, paths: StudyPaths, n_slots: int) -> dict[str, Any]:
+def search_cell(spec: AblationSpec, cell: Cell, paths: StudyPaths, n_slots: int,
+                study_line: str = "") -> dict[str, Any]:
     """Run (or resume) the search of one cell; returns its best_configs.json entry."""
     digest = cell_digest(spec, cell)
     random_search = spec.search.trials <= spec.search.n_startup_trials
@@ -142,7 +147,7 @@ def search_cell(spec: AblationSpec, cell: Cell, paths: StudyPaths, n_slots: int)
         return entry
     experiment = f"{cell.name}-{digest}"
     started = time.time()
-    tuner = _tuner(spec, cell, paths, experiment, n_slots)
+    tuner = _tuner(spec, cell, paths, experiment, n_slots, study_line)
     with TunerStop() as interrupt:
         grid = tuner.fit()
     # A trial stopped before its first report has no result (and no config) in the grid.

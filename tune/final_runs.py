@@ -8,6 +8,7 @@ from typing import Any
 
 from ssvae.results import append_row, finished_run_ids, metrics_to_row, set_aside_rows
 from tune.cells import Cell, final_configs
+from tune.progress_view import FinalProgress
 from tune.failures import NODE_LOSS_RETRIES, StudyInterrupted, error_text
 from tune.spec import AblationSpec
 from tune.stop_signals import SIGNAL_NAMES, PlainStop
@@ -70,6 +71,7 @@ def final_evaluation(spec: AblationSpec, cells: list[Cell], best: dict[str, Any]
           f"{paths.runs_csv.name}), {n_slots} at a time", flush=True)
     pending: dict[Any, Any] = {}
     queue = list(todo)
+    progress = FinalProgress(len(todo))
     try:
         while queue or pending:
             while queue and len(pending) < n_slots:
@@ -97,15 +99,15 @@ def final_evaluation(spec: AblationSpec, cells: list[Cell], best: dict[str, Any]
                     counts["failed"] += 1
                     failures.append(f"{cell.name} split_seed={config.split_seed} "
                                     f"seed={config.train_seed}: {error}")
-                    print(f"[tune] final run {cell.name} split_seed={config.split_seed} "
-                          f"FAILED: {error}", flush=True)
+                    print(f"[tune] final run {progress.one_ended()}: {cell.name} split_seed="
+                          f"{config.split_seed} FAILED: {error}", flush=True)
                     continue
                 append_row(paths.runs_csv, metrics_to_row(metrics, ablation=spec.name,
                                                           error=None))
                 counts["ok"] += 1
                 acc = metrics.get("test_binary_acc")
-                print(f"[tune] final run {cell.name} split_seed={config.split_seed} "
-                      f"seed={config.train_seed}: test binary accuracy "
+                print(f"[tune] final run {progress.one_ended()}: {cell.name} split_seed="
+                      f"{config.split_seed} seed={config.train_seed}: test binary accuracy "
                       f"{'-' if acc is None else f'{100 * acc:.1f} %'}", flush=True)
     except KeyboardInterrupt:
         for ref in pending:

@@ -4,7 +4,7 @@ a column of failed runs.
 
 For every distinct data setting of the study's runs (data set, hierarchy, label budget, label
 draw, validation size) it loads the data set and draws the split exactly as a run will
-(``ssvae.training_data.run_inputs``): a missing data set, an unknown hierarchy, or a budget the
+(``ssvae.training.inputs.run_inputs``): a missing data set, an unknown hierarchy, or a budget the
 data set cannot balance raises ``PreflightError`` naming the cells it concerns. In a dry run
 (``require_data=False``) a data set whose files are not on this machine (a spec checked on a
 laptop before it goes to a cluster) is reported instead, and no split file is kept.
@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from typing import Iterator
 
 from ssvae.data.errors import DataMissing
-from ssvae.training_data import run_inputs
+from ssvae.training.inputs import run_inputs
 from tune.cells import Cell, final_configs
 from tune.spec import AblationSpec
 

@@ -86,26 +86,28 @@ def run_study(spec: AblationSpec, results_dir: str | os.PathLike = "results",
 def _search_and_evaluate(spec: AblationSpec, cells: list[Cell], paths: StudyPaths,
                          n_slots: int) -> tuple[dict[str, int], dict[str, Any]]:
     best = load_best(paths)
-    for cell in search_cells(cells):
+    searched = search_cells(cells)
+    for k, cell in enumerate(searched, 1):
+        line = f"cell {k}/{len(searched)}"
         previous = best.get(cell.name)
         if (previous and previous.get("digest") == cell_digest(spec, cell)
                 and previous.get("params") is not None):
-            print(f"[tune] {cell.name}: search already finished, skipped", flush=True)
+            print(f"[tune] {line} {cell.name}: search already finished, skipped", flush=True)
             continue
         try:
-            entry = search_cell(spec, cell, paths, n_slots)
+            entry = search_cell(spec, cell, paths, n_slots, study_line=line)
         except KeyboardInterrupt:
             raise StudyInterrupted(f"the search of {cell.name} was interrupted") from None
         best[cell.name] = entry
         if not spec.search_space.get(cell.model) and not entry.get("error"):
-            print(f"[tune] {cell.name}: no search space for {cell.model}; its configured "
+            print(f"[tune] {line} {cell.name}: no search space for {cell.model}; its configured "
                   f"settings are used as they are", flush=True)
         else:
             value = entry.get("value")
             shown = (f"{100 * value:.1f} %" if value is not None and spec.search.metric != "val_loss"
                      else f"{value:.4g}" if value is not None else "-")
             note = entry.get("error") or f"best {spec.search.metric} {shown} ({entry['trial_id']})"
-            print(f"[tune] {cell.name}: {entry.get('n_trials', 0)} trials "
+            print(f"[tune] {line} {cell.name} searched: {entry.get('n_trials', 0)} trials "
                   f"({entry['sampler']}): {note}", flush=True)
         save_best(paths, best)
     for cell in cells:

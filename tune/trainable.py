@@ -22,7 +22,7 @@ from typing import Any, Mapping
 from ray import tune
 
 from ssvae.config import TrainConfig
-from ssvae.resume import ResumeMismatch
+from ssvae.training.resume import ResumeMismatch
 from tune import faults
 from tune.lagged_search import INDEX
 
@@ -37,10 +37,9 @@ LOCK_WAIT_S = 120.0         # how long a restarted trial waits for its old incar
 
 def validation_only(metrics: Mapping[str, Any]) -> dict[str, Any]:
     """The keys of a per-epoch report that may reach the searcher; never a test metric."""
-    out = {k: metrics[k] for k in REPORT_KEYS if k in metrics}
-    leaked = [k for k in out if k.startswith("test")]
-    assert not leaked, f"test metrics must never reach the searcher: {leaked}"
-    return out
+    # REPORT_KEYS holds no test key (tests/tune/test_tune_trainable.py checks it), so this filter
+    # is the whole guard.
+    return {k: metrics[k] for k in REPORT_KEYS if k in metrics}
 
 
 def trial_params(trial_config: Mapping[str, Any]) -> dict[str, Any]:

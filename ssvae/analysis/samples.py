@@ -29,14 +29,14 @@ from ssvae.analysis.load import BASELINES
 from ssvae.analysis.style import label_mode_name, model_name, slug
 
 IMAGE_KINDS = ("reconstructions", "samples")
-GRID_COLUMNS, GRID_PADDING = 8, 2    # ssvae.grids.save_grids: 8 samples a class, torchvision's pad
+GRID_COLUMNS, GRID_PADDING = 8, 2    # ssvae.training.grids.save_grids: 8 samples a class, torchvision's pad
 MIN_WIDTH = 480                      # px: copies are enlarged to at least this width
 DEGENERATE_SPREAD = 0.03             # within-class pixel std below this: near-identical samples
 COLLAPSED_FIDELITY = 0.5             # reconstructions varying less than this share of their inputs
 
 
 def _tiles(path: Path, columns: int = GRID_COLUMNS, padding: int = GRID_PADDING) -> np.ndarray:
-    """A grid PNG as ssvae.grids writes it -> [rows, columns, h, w, 3] floats in [0, 1]."""
+    """A grid PNG as ssvae.training.grids writes it -> [rows, columns, h, w, 3] floats in [0, 1]."""
     grid = np.asarray(Image.open(path).convert("RGB"), dtype=float) / 255.0     # [H, W, 3]
     tile = (grid.shape[1] - padding) // columns
     rows = (grid.shape[0] - padding) // tile if tile > padding else 0
@@ -135,7 +135,7 @@ def collect_images(runs: pd.DataFrame, out_dir: Path) -> tuple[list[dict], list[
                            "reconstructions": reconstruction_fidelity}[kind]
                 try:
                     images[f"{kind}_measure"] = measure(src)
-                except ValueError as err:           # not a grid ssvae.grids wrote
+                except ValueError as err:           # not a grid ssvae.training.grids wrote
                     notes.append(f"{what}: {kind} not measured ({err})")
             else:
                 notes.append(f"{what}: no {kind}.png in {folder}")

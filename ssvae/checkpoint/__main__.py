@@ -4,7 +4,7 @@
   ``weights_only=False``, which runs whatever code the file holds: only for files you trust, and
   only on this explicit request.
 - ``upgrade RUN`` rebuilds the ``best/`` folder of a run written before ``best/`` was
-  self-contained (``ssvae.bundle.upgrade_run``; safe loads only).
+  self-contained (``ssvae.deploy.bundle.upgrade_run``; safe loads only).
 """
 from __future__ import annotations
 
@@ -75,7 +75,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"loading {args.old} with weights_only=False: this trusts the file")
             written = convert(args.old, args.new)
         else:
-            from ssvae.bundle import upgrade_run   # needs the models and data: loaded on demand
+            from ssvae.deploy.bundle import upgrade_run   # needs the models and data: loaded on demand
 
             written = upgrade_run(args.run, args.data_root)
     except (CheckpointError, pickle.UnpicklingError, OSError, ValueError) as err:

@@ -7,7 +7,7 @@ from pathlib import Path
 import matplotlib
 import pytest
 
-from tests_analysis_helpers import write_checkpoint
+from analysis_helpers import write_checkpoint
 
 matplotlib.use("Agg")
 

@@ -214,7 +214,7 @@ def test_cli_end_to_end(results_dir, tmp_path, capsys):
 
 def test_checkpoint_found_in_study_layout_and_run_id_checked(results_dir, tmp_path):
     from ssvae.analysis.samples import collect_images
-    from tests_analysis_helpers import write_checkpoint
+    from analysis_helpers import write_checkpoint
 
     # the row's own path does not exist here: <table folder>/runs/<run_id> is used instead
     write_checkpoint(results_dir / "runs" / "fixture20", "fixture20")

@@ -26,7 +26,7 @@ KINDS = {   # data set -> (hierarchy, a phrase only its split sentence has)
 
 
 def _grid(path: Path, rows: int, same: bool | list[bool], side: int = 8) -> None:
-    """An image grid as ssvae.grids writes it: 8 tiles a row, 2 px padding; ``same``: (per row)
+    """An image grid as ssvae.training.grids writes it: 8 tiles a row, 2 px padding; ``same``: (per row)
     whether the row's 8 tiles are one image repeated."""
     rng = np.random.default_rng(0)
     tile = side + 2

@@ -10,7 +10,7 @@ import torch
 from ssvae.models import MODELS, build_model
 from ssvae.models.base import Batch
 
-from tests_models_helpers import SHAPES, images, labels, tiny_config
+from models_helpers import SHAPES, images, labels, tiny_config
 
 K = 3
 CASES = [(m, s) for m in MODELS.names() for s in SHAPES]

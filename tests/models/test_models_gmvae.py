@@ -7,7 +7,7 @@ import torch
 from ssvae.models import build_model
 from ssvae.models.gmvae import initial_means
 
-from tests_models_helpers import (SHAPES, accuracy, images, separable_problem, tiny_config,
+from models_helpers import (SHAPES, accuracy, images, separable_problem, tiny_config,
                                   train_steps)
 
 

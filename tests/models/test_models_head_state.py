@@ -10,7 +10,7 @@ import torch
 
 from ssvae.models import build_model, head_state
 
-from tests_models_helpers import SHAPES, images, labels, tiny_config
+from models_helpers import SHAPES, images, labels, tiny_config
 
 
 def _safe_round_trip(value):

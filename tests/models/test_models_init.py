@@ -9,7 +9,7 @@ from ssvae.config import ConfigError
 from ssvae.models import MODELS, build_model, model_options
 from ssvae.registry import UnknownNameError
 
-from tests_models_helpers import SHAPES, tiny_config
+from models_helpers import SHAPES, tiny_config
 
 
 def test_registry_lists_every_model():

@@ -9,7 +9,7 @@ import torch
 from ssvae.config import ConfigError
 from ssvae.models import build_model
 
-from tests_models_helpers import SHAPES, images, labels, tiny_config
+from models_helpers import SHAPES, images, labels, tiny_config
 
 
 @pytest.mark.parametrize("head", ["logreg", "svm", "mlp"])

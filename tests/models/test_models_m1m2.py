@@ -11,7 +11,7 @@ from ssvae.models import build_model
 from ssvae.models.base import Batch
 from ssvae.nets import split_gaussian
 
-from tests_models_helpers import SHAPES, images, labels, tiny_config
+from models_helpers import SHAPES, images, labels, tiny_config
 
 
 def test_stages_and_freezing():

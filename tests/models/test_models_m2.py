@@ -12,7 +12,7 @@ from ssvae.config import ConfigError
 from ssvae.models import build_model
 from ssvae.models.m2 import sum_over_y
 
-from tests_models_helpers import (SHAPES, accuracy, images, labels, separable_problem,
+from models_helpers import (SHAPES, accuracy, images, labels, separable_problem,
                                   tiny_config, train_steps)
 
 

@@ -12,7 +12,7 @@ from ssvae.nets import (BernoulliLikelihood, Decoder, GaussianLikelihood,
                         resolve_likelihood)
 from ssvae.nets.blocks import _conv_plan
 
-from tests_models_helpers import tiny_config
+from models_helpers import tiny_config
 
 
 @pytest.mark.parametrize("shape", [(1, 8, 8), (1, 28, 28), (3, 32, 32), (3, 64, 64), (4, 5, 9),

@@ -8,7 +8,7 @@ from ssvae.models import build_model
 from ssvae.models.base import Batch
 from ssvae.models.supervised import augment
 
-from tests_models_helpers import SHAPES, images, labels, tiny_config
+from models_helpers import SHAPES, images, labels, tiny_config
 
 
 @pytest.mark.parametrize("classifier", ["mlp", "conv", "vgg16"])

@@ -13,7 +13,7 @@ from ssvae.models import build_model
 from ssvae.nets.vgg16 import (VGG16Classifier, VGG16WeightsMissing, build_features,
                               default_weights_path)
 
-from tests_models_helpers import SHAPES, images, labels, tiny_config
+from models_helpers import SHAPES, images, labels, tiny_config
 
 
 @pytest.fixture(scope="module")
