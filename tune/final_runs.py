@@ -71,7 +71,10 @@ def final_evaluation(spec: AblationSpec, cells: list[Cell], best: dict[str, Any]
           f"{paths.runs_csv.name}), {n_slots} at a time", flush=True)
     pending: dict[Any, Any] = {}
     queue = list(todo)
-    progress = FinalProgress(len(todo))
+    per_cell: dict[str, int] = {}
+    for cell, _ in todo:
+        per_cell[cell.name] = per_cell.get(cell.name, 0) + 1
+    progress = FinalProgress(per_cell)
     try:
         while queue or pending:
             while queue and len(pending) < n_slots:
@@ -99,16 +102,18 @@ def final_evaluation(spec: AblationSpec, cells: list[Cell], best: dict[str, Any]
                     counts["failed"] += 1
                     failures.append(f"{cell.name} split_seed={config.split_seed} "
                                     f"seed={config.train_seed}: {error}")
-                    print(f"[tune] final run {progress.one_ended()}: {cell.name} split_seed="
-                          f"{config.split_seed} FAILED: {error}", flush=True)
+                    print(f"[tune] final run {cell.name} split_seed={config.split_seed} "
+                          f"FAILED: {error}", flush=True)
+                    line = progress.one_ended(cell.name, None)
+                    if line:
+                        print(f"[tune] {line}", flush=True)
                     continue
                 append_row(paths.runs_csv, metrics_to_row(metrics, ablation=spec.name,
                                                           error=None))
                 counts["ok"] += 1
-                acc = metrics.get("test_binary_acc")
-                print(f"[tune] final run {progress.one_ended()}: {cell.name} split_seed="
-                      f"{config.split_seed} seed={config.train_seed}: test binary accuracy "
-                      f"{'-' if acc is None else f'{100 * acc:.1f} %'}", flush=True)
+                line = progress.one_ended(cell.name, metrics.get("test_binary_acc"))
+                if line:
+                    print(f"[tune] {line}", flush=True)
     except KeyboardInterrupt:
         for ref in pending:
             ray.cancel(ref, force=True)

@@ -29,8 +29,12 @@ def eta(elapsed_s: float, done: float, total: float) -> str:
     return clock(elapsed_s * max(0.0, total - done) / done)
 
 
+PRINT_EVERY_S = 60.0   # a search's progress line at most this often (its end has a line of its own)
+
+
 class SearchProgress(Callback):
-    """Prints a line when a trial of the cell ends: trials ended / running / to start, the
+    """Prints a line when a trial of the cell ends, at most every ``PRINT_EVERY_S`` and not for
+    the last trial (the cell's own line follows): trials ended / running / to start, the
     elapsed time and the search's ETA (in epochs, upper bound ``trials x max_epochs``: ASHA's
     early stops make the real end come sooner). The counts come from Tune's own list of trials,
     so they hold after ``Tuner.restore`` too (which brings back this object as it was made)."""
@@ -42,6 +46,7 @@ class SearchProgress(Callback):
 
     def setup(self, **info: Any) -> None:
         self.started = time.time()          # this driver's start (also after a restore)
+        self.printed = self.started         # the first line comes after PRINT_EVERY_S
         self.done_before: int | None = None  # epochs done before it (by an earlier driver)
 
     def _epochs_done(self, trials: list) -> int:
@@ -55,6 +60,10 @@ class SearchProgress(Callback):
     def _ended(self, trials: list, how: str) -> None:
         ended = [t for t in trials if t.status in ("TERMINATED", "ERROR")]
         running = [t for t in trials if t.status == "RUNNING"]
+        if how == "ended" and (len(ended) >= self.trials
+                               or time.time() - self.printed < PRINT_EVERY_S):
+            return
+        self.printed = time.time()
         before = self.done_before or 0
         elapsed = time.time() - self.started
         left = eta(elapsed, self._epochs_done(trials) - before,
@@ -71,13 +80,35 @@ class SearchProgress(Callback):
 
 
 class FinalProgress:
-    """Counts the final runs and gives the evaluation's ETA in runs."""
+    """Counts the final runs; a cell's line comes when its last run ends, with the mean and
+    spread of test binary accuracy over its runs, the runs done and the evaluation's ETA."""
 
-    def __init__(self, total: int) -> None:
-        self.total, self.done, self.started = total, 0, time.time()
+    def __init__(self, runs_per_cell: dict[str, int]) -> None:
+        self.left = dict(runs_per_cell)
+        self.total, self.done, self.started = sum(runs_per_cell.values()), 0, time.time()
+        self.accuracies: dict[str, list[float]] = {}
 
-    def one_ended(self) -> str:
-        self.done += 1
+    def status(self) -> str:
         elapsed = time.time() - self.started
-        return (f"{self.done}/{self.total} | elapsed {clock(elapsed)}, ETA "
+        return (f"{self.done}/{self.total} runs | elapsed {clock(elapsed)}, ETA "
                 f"{eta(elapsed, self.done, self.total)}")
+
+    def one_ended(self, cell: str, accuracy: float | None) -> str | None:
+        """Count one run of ``cell`` (accuracy None: it failed); the cell's line once its runs
+        have all ended, else None."""
+        self.done += 1
+        self.left[cell] -= 1
+        if accuracy is not None:
+            self.accuracies.setdefault(cell, []).append(100 * accuracy)
+        if self.left[cell] > 0:
+            return None
+        accs = self.accuracies.get(cell, [])
+        if not accs:
+            shown = "no run finished"
+        elif len(accs) == 1:
+            shown = f"test binary accuracy {accs[0]:.1f} %"
+        else:
+            mean = sum(accs) / len(accs)
+            sd = (sum((a - mean) ** 2 for a in accs) / (len(accs) - 1)) ** 0.5
+            shown = f"test binary accuracy {mean:.1f} ± {sd:.1f} % over {len(accs)} runs"
+        return f"final runs of {cell}: {shown} | {self.status()}"

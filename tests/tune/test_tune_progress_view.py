@@ -6,7 +6,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from tune.progress_view import FinalProgress, SearchProgress, clock, eta
+from tune.progress_view import PRINT_EVERY_S, FinalProgress, SearchProgress, clock, eta
 
 
 @pytest.mark.parametrize("seconds, text", [(0, "0:00"), (65, "1:05"), (3599.6, "1:00:00"),
@@ -33,19 +33,35 @@ def test_search_progress_counts_from_tunes_trial_list(capsys, monkeypatch):
     # a restored search: one trial had ended before this driver started (its 10 epochs are
     # not this driver's pace)
     view.on_step_begin(0, [trial("TERMINATED", 10), trial("PENDING")])
-    now[0] += 30
     trials = [trial("TERMINATED", 10), trial("TERMINATED", 4), trial("RUNNING", 5),
               trial("PENDING")]
+    now[0] += 30
+    view.on_trial_complete(0, trials, trials[1])
+    assert capsys.readouterr().out == ""          # under PRINT_EVERY_S since the start
+    now[0] += PRINT_EVERY_S
     view.on_trial_complete(0, trials, trials[1])
     out = capsys.readouterr().out
-    # done by this driver: 10 (ended, counts in full) + 5 = 15 of 30 left in 30 s -> 30 s more
+    # done by this driver: 10 (ended, counts in full) + 5 = 15 of 30 left: as long again
     assert out.strip() == ("[tune] cell 1/2 m2-n100: trial 2/4 ended; 1 running, 1 to start | "
-                           "elapsed 0:30, search ETA 0:30")
+                           "elapsed 1:30, search ETA 1:30")
+    now[0] += 2 * PRINT_EVERY_S
+    view.on_trial_error(0, trials, trials[2])     # a failure is always told
+    assert "FAILED" in capsys.readouterr().out
+    done = [trial("TERMINATED", 10)] * 4
+    now[0] += 2 * PRINT_EVERY_S
+    view.on_trial_complete(0, done, done[3])      # the last trial: the cell's line follows
+    assert capsys.readouterr().out == ""
 
 
-def test_final_progress_counts_runs():
-    progress = FinalProgress(total=3)
-    first = progress.one_ended()
-    assert first.startswith("1/3 | elapsed ") and ", ETA " in first
-    progress.one_ended()
-    assert progress.one_ended().endswith("ETA 0:00")
+def test_final_progress_prints_a_cell_when_its_runs_have_ended(monkeypatch):
+    now = [0.0]
+    monkeypatch.setattr("tune.progress_view.time.time", lambda: now[0])
+    progress = FinalProgress({"a": 2, "b": 1})
+    now[0] = 10
+    assert progress.one_ended("a", 0.9) is None
+    now[0] = 20
+    assert progress.one_ended("b", None) == ("final runs of b: no run finished | 2/3 runs | "
+                                             "elapsed 0:20, ETA 0:10")
+    now[0] = 30
+    assert progress.one_ended("a", 0.8) == ("final runs of a: test binary accuracy 85.0 ± 7.1 % "
+                                            "over 2 runs | 3/3 runs | elapsed 0:30, ETA 0:00")
