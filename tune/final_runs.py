@@ -69,6 +69,9 @@ def final_evaluation(spec: AblationSpec, cells: list[Cell], best: dict[str, Any]
     attempts: dict[str, int] = {}
     print(f"[tune] final evaluation: {len(todo)} runs ({counts['skipped']} already in "
           f"{paths.runs_csv.name}), {n_slots} at a time", flush=True)
+    # Runs are submitted n_slots at a time rather than all at once (Ray would queue them by
+    # resources just as well): the driver then knows which runs are running and which have not
+    # started, so Ctrl+C or SIGTERM says exactly that and cancels only what runs.
     pending: dict[Any, Any] = {}
     queue = list(todo)
     per_cell: dict[str, int] = {}

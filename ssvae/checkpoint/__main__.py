@@ -58,7 +58,7 @@ def convert(old: str | os.PathLike, new: str | os.PathLike) -> Path:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ssvae.checkpoint",
-                                     description=__doc__.split("\n\n")[0].strip("`"))
+                                     description=__doc__.split("\n\n")[0].replace("`", ""))
     sub = parser.add_subparsers(dest="command", required=True)
     conv = sub.add_parser("convert", help="rewrite an old checkpoint you TRUST in the safe format "
                                           "(loads it with weights_only=False: it may run code)")
