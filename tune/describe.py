@@ -9,8 +9,9 @@ from tune.spec import AblationSpec
 from tune.study_paths import StudyPaths
 
 
-def describe(spec: AblationSpec, paths: StudyPaths | None = None, file=None) -> dict[str, Any]:
-    """Print the cells, the searches, the final runs and a compute estimate (the dry run)."""
+def describe(spec: AblationSpec, paths: StudyPaths | None = None, file=None, table: bool = True) -> dict[str, Any]:
+    """Print the cells, the searches, the final runs and a compute estimate: with ``table`` one
+    line per cell (the dry run), else a count (the start of a study, so its console stays short)."""
     file = file or sys.stdout
     cells = expand_cells(spec)
     est = estimate(spec, cells)
@@ -31,8 +32,13 @@ def describe(spec: AblationSpec, paths: StudyPaths | None = None, file=None) -> 
     if spec.search.search_at:
         p(f"  searched once at {dict(spec.search.search_at)}; the best config is reused for the "
           f"other values")
-    p(f"  {'cell':<34} {'searched as':<34} {'trials':>6} {'epochs':>6} final runs")
-    for cell in cells:
+    if not table:
+        searched = sum(c.searched for c in cells)
+        p(f"  cells: {searched} searched, {len(cells) - searched} reuse a search "
+          f"(the table: --dry-run)")
+    for cell in cells if table else ():
+        if cell is cells[0]:
+            p(f"  {'cell':<34} {'searched as':<34} {'trials':>6} {'epochs':>6} final runs")
         n = spec.search.trials if spec.search_space.get(cell.model) else 0
         trials = str(n) if cell.searched else "reuse"
         if cell.searched and n == 0:

@@ -46,7 +46,7 @@ def run_study(spec: AblationSpec, results_dir: str | os.PathLike = "results",
     check_results_table(paths)
     check_storage(paths, claim=True)
     write_spec_copy(spec, paths)
-    describe(spec, paths)
+    describe(spec, paths, table=False)
     # Trials report `objective` only once the searched metric exists (M1's VAE stage has no
     # accuracy); ASHA and Optuna skip results without it, so Tune's strict check is relaxed.
     os.environ["TUNE_DISABLE_STRICT_METRIC_CHECKING"] = "1"
@@ -55,6 +55,8 @@ def run_study(spec: AblationSpec, results_dir: str | os.PathLike = "results",
     # One line per cell and per final run, not Tune's tables: its classic output at verbose=0
     # prints nothing (the new one still prints a box per experiment), and no INFO records.
     os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
+    # Tune warns when snapshots come often: with one-epoch trials they do, and that costs little.
+    os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
     logging.getLogger("ray.tune").setLevel(logging.WARNING)
     # ResultGrid warns about a trial that Tune stopped before its first result file; the search
     # is read from the trials' own folders (tune/trial_records.py), so that is not news.
