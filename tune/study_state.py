@@ -19,25 +19,27 @@ STORAGE_MARK = ".ssvae_study.json"     # in a folder storage: the study that own
 def check_storage(paths: StudyPaths, claim: bool) -> None:
     """Refuse a folder storage that holds another study's Tune state (two studies sharing one
     storage would restore each other's experiments); with ``claim``, mark it as this study's.
-    URI storage (``s3://``) is not marked: its experiments are named by the study's cells."""
+    A study is known by its name, so a results folder moved or copied with its storage (e.g.
+    from a cluster to a laptop) still resumes. URI storage (``s3://``) is not marked: its
+    experiments are named by the study's cells."""
     if paths.remote_storage:
         return
     mark = Path(paths.storage) / STORAGE_MARK
-    here = {"study_dir": str(paths.study_dir)}
     if mark.exists():
         try:
             owner = json.loads(mark.read_text())
         except (OSError, ValueError):
             owner = {}
-        if owner.get("study_dir") != here["study_dir"]:
+        if owner.get("study") != paths.study_dir.name:
             raise StudyError(
-                f"the storage {paths.storage} belongs to the study in "
-                f"{owner.get('study_dir', '(unreadable mark ' + str(mark) + ')')}, not to "
-                f"{paths.study_dir}. Give this study its own --storage (or leave it out: the "
-                f"default is <results-dir>/<name>/ray), or run that study's command instead.")
+                f"the storage {paths.storage} belongs to the study "
+                f"{owner.get('study', '?')!r} (results in {owner.get('study_dir', '?')}), not to "
+                f"{paths.study_dir.name!r}. Give this study its own --storage (or leave it out: "
+                f"the default is <results-dir>/<name>/ray), or run that study's command instead.")
     elif claim:
         mark.parent.mkdir(parents=True, exist_ok=True)
-        mark.write_text(json.dumps({**here, "ssvae": __version__}) + "\n")
+        mark.write_text(json.dumps({"study": paths.study_dir.name,
+                                    "study_dir": str(paths.study_dir), "ssvae": __version__}) + "\n")
 
 
 def check_results_table(paths: StudyPaths) -> None:

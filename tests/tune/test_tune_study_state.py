@@ -53,11 +53,14 @@ def test_a_storage_of_another_study_is_refused(tmp_path, capsys, no_ray):
     shared = tmp_path / "ray-storage"
     first = study_paths(load_spec("quickstart"), tmp_path / "results", str(shared))
     check_storage(first, claim=True)
-    assert json.loads((shared / STORAGE_MARK).read_text())["study_dir"] == str(first.study_dir)
+    assert json.loads((shared / STORAGE_MARK).read_text())["study"] == "quickstart"
     check_storage(first, claim=True)                  # its own study: fine, again and again
-    assert run(tmp_path, "--storage", str(shared), "--dry-run") == 2
+    moved = study_paths(load_spec("quickstart"), tmp_path / "moved", str(shared))
+    check_storage(moved, claim=True)                  # the same study, its results moved: fine
+    assert run(tmp_path, "--storage", str(shared), "--dry-run") == 2     # quickstart-smoke
     err = capsys.readouterr().err
-    assert f"the storage {shared} belongs to the study in {first.study_dir}" in err
+    assert (f"the storage {shared} belongs to the study 'quickstart' (results in "
+            f"{first.study_dir}), not to 'quickstart-smoke'") in err
     assert "Give this study its own --storage" in err
 
 
