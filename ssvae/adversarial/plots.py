@@ -68,8 +68,8 @@ def accepted_rejected_grid(x_adv: torch.Tensor, pred: torch.Tensor, rejected: to
     ones it rejected; each titled 'true -> predicted'. ``x_adv`` [N, C, H, W] in [0, 1]."""
     accepted = (~rejected).nonzero().flatten()
     fooled = pred[accepted] != y[accepted]
-    accepted = torch.cat([accepted[fooled], accepted[~fooled]])[:n]
-    rows = [("accepted", accepted), ("rejected", rejected.nonzero().flatten()[:n])]
+    accepted = torch.cat([accepted[fooled], accepted[~fooled]])
+    rows = [("accepted", accepted), ("rejected", rejected.nonzero().flatten())]
     fig = new_figure(1.3 * n, 3.4)
     axes = fig.subplots(2, n, squeeze=False)
     for r, (label, index) in enumerate(rows):
@@ -77,7 +77,7 @@ def accepted_rejected_grid(x_adv: torch.Tensor, pred: torch.Tensor, rejected: to
             ax = axes[r][c]
             ax.set_xticks([])
             ax.set_yticks([])
-            if c < len(index):
+            if c < min(n, len(index)):
                 i = int(index[c])
                 image = x_adv[i].permute(1, 2, 0).numpy()
                 ax.imshow(image[..., 0] if image.shape[-1] == 1 else image, cmap="gray",
@@ -88,7 +88,7 @@ def accepted_rejected_grid(x_adv: torch.Tensor, pred: torch.Tensor, rejected: to
             else:
                 ax.axis("off")
             if c == 0:
-                ax.set_ylabel(f"{label}\n({len(index)} shown)", fontsize=9)
+                ax.set_ylabel(f"{label}\n{len(index)} of {len(rejected)}", fontsize=9)
     fig.suptitle(f"{title} (true→predicted; red: misclassified)", fontsize=10)
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=150)

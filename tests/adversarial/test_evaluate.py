@@ -37,7 +37,7 @@ def test_the_aware_attack_gets_more_adversarial_images_accepted_by_a_gmvae(digit
                                   threshold)
     assert naive["adv_subclass_acc"] < 0.2              # both attacks fool the classifier ...
     assert aware["adv_subclass_acc"] < 0.2
-    assert aware["adv_reject_rate"] < naive["adv_reject_rate"] - 0.03   # ... the aware one unseen
+    assert aware["adv_reject_rate"] < 0.5 * naive["adv_reject_rate"]   # ... the aware one unseen
     assert aware["fooled_accepted"] > naive["fooled_accepted"]
 
 
