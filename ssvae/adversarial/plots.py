@@ -17,7 +17,9 @@ PANELS = (("adv_acc_on_accepted", "accuracy on accepted"), ("adv_acc", "accuracy
 
 def attack_label(row: pd.Series) -> str:
     """'FGSM' | 'PGD' | 'PGD aware' (| ' targeted')."""
-    text = row["attack"].upper() + (" aware" if str(row["aware"]) == "True" else "")
+    # CSV columns come back as bool, or as 0.0 / 1.0 beside the empty cells of noise rows
+    aware = str(row["aware"]).lower() in ("true", "1", "1.0")
+    text = row["attack"].upper() + (" aware" if aware else "")
     return text + (" targeted" if str(row.get("target", "")) not in ("", "nan") else "")
 
 
@@ -38,7 +40,7 @@ def plot_accuracy_rejection(rows: pd.DataFrame, out_dir: Path, stem: str = "accu
     rows = rows[rows["attack"].isin(["fgsm", "pgd"])].copy()
     rows["attack_label"] = rows.apply(attack_label, axis=1)
     data = with_clean_points(rows)
-    attacks = list(dict.fromkeys(rows["attack_label"]))
+    attacks = sorted(set(rows["attack_label"]), key=lambda a: (len(a.split()), a))  # FGSM, PGD, PGD aware
     models = order_models(data["model"])
     colours = model_colours(models)
     with slide_style():

@@ -5,7 +5,8 @@ import matplotlib.image
 import pandas as pd
 import torch
 
-from ssvae.adversarial.plots import accepted_rejected_grid, plot_accuracy_rejection, with_clean_points
+from ssvae.adversarial.plots import (accepted_rejected_grid, attack_label, plot_accuracy_rejection,
+                                    with_clean_points)
 
 
 def _rows() -> pd.DataFrame:
@@ -46,3 +47,9 @@ def test_the_grid_shows_accepted_and_rejected_images(tmp_path):
     out = accepted_rejected_grid(x, pred, rejected, y, [str(i) for i in range(10)],
                                  tmp_path / "g.png", title="t", n=6)
     assert matplotlib.image.imread(out).shape[0] > 100
+
+
+def test_an_attacks_label_reads_the_aware_flag_as_csv_gives_it_back():
+    assert attack_label(pd.Series({"attack": "pgd", "aware": 1.0, "target": float("nan")})) == "PGD aware"
+    assert attack_label(pd.Series({"attack": "pgd", "aware": False, "target": ""})) == "PGD"
+    assert attack_label(pd.Series({"attack": "fgsm", "aware": "True", "target": 3})) == "FGSM aware targeted"
