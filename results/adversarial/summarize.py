@@ -55,6 +55,10 @@ def main() -> None:
     runs.to_csv(HERE / "runs.csv", index=False)
     attacks = rows[rows["attack"].isin(["fgsm", "pgd"])].copy()
     attacks["attack_label"] = attacks.apply(attack_label, axis=1)
+    order = {"gmvae": 0, "m2": 1, "supervised": 2}
+    attacks = attacks.sort_values(["model", "attack_label", "eps"], key=lambda c: c.map(
+        lambda v: (order.get(v, 9), v) if c.name == "model" else (len(v.split()), v)
+        if c.name == "attack_label" else v), kind="stable")
     summary = (attacks.groupby(["model", "attack_label", "eps"])[list(METRICS)]
                .agg(["mean", "std", "count"]))
     summary.columns = [f"{a}_{b}" for a, b in summary.columns]
