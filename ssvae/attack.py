@@ -172,10 +172,11 @@ def run_attacks(args: argparse.Namespace, specs: list[AttackSpec],
         spec, x_adv, adv = last
         y_model = y if cfg.label_mode == "subclass" else predictor.hierarchy.collapse(y)
         keep = slice(None) if spec.target is None else y_model != spec.target
-        accepted_rejected_grid(x_adv, adv.pred, adv.rejected, y_model[keep],
-                               _class_names(predictor.manifest), args.grid,
-                               title=f"{cfg.model}, {spec.attack}{' aware' if spec.aware else ''}, "
-                                     f"eps {spec.eps:g}")
+        names = _class_names(predictor.manifest)
+        accepted_rejected_grid(x_adv, adv.pred, adv.rejected, y_model[keep], names, args.grid,
+                               title=f"{cfg.model}, {spec.attack}{' aware' if spec.aware else ''}"
+                                     f"{'' if spec.target is None else ' to ' + names[spec.target]}"
+                                     f", eps {spec.eps:g}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -34,6 +34,10 @@ one_run() {
         attack $run $run-fgsm --attack fgsm --eps $EPS
         attack $run $run-pgd --attack pgd --eps $EPS "${grid[@]}"
         attack $run $run-pgd-aware --attack pgd --aware --eps $EPS "${grid_aware[@]}"
+        if [ "$run" = "gmvae-s0" ]; then    # does an accepted image look like its target?
+            attack $run $run-pgd-aware-target0 --attack pgd --aware --target 0 --eps 0.3 \
+                --grid results/adversarial/images/gmvae-pgd-aware-target0.png
+        fi
         attack $run $run-noise --attack noise --n-images 1000
         attack $run $run-fashion --attack dataset --other-dataset fashion_mnist --n-images 1000 ;;
     esac

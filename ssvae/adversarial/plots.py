@@ -88,7 +88,8 @@ def accepted_rejected_grid(x_adv: torch.Tensor, pred: torch.Tensor, rejected: to
                 ax.set_title(f"{names[int(y[i])]}→{names[int(pred[i])]}", fontsize=9,
                              color="crimson" if wrong else "black")
             else:
-                ax.axis("off")
+                for side in ax.spines.values():     # an empty cell; the row's label stays
+                    side.set_visible(False)
             if c == 0:
                 ax.set_ylabel(f"{label}\n{len(index)} of {len(rejected)}", fontsize=9)
     fig.suptitle(f"{title} (true→predicted; red: misclassified)", fontsize=10)
