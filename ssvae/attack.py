@@ -24,7 +24,9 @@ from typing import Any, Callable, Sequence
 
 import torch
 
-from ssvae.adversarial.evaluate import ATTACKS, AttackError, AttackSpec, evaluate_attack
+from ssvae.adversarial.differentiable import VIEWS
+from ssvae.adversarial.evaluate import (ATTACKS, AttackError, AttackSpec, evaluate_attack,
+                                      labels_in_model_space)
 from ssvae.adversarial.ood import noise_images, rejection_row
 from ssvae.bundle import Predictor, load_best, read_manifest
 from ssvae.checkpoint import CheckpointError
@@ -104,8 +106,9 @@ def _check_inputs(args: argparse.Namespace) -> tuple[dict[str, Any], list[Attack
             raise AttackError(f"--{name.replace('_', '-')}={getattr(args, name)} must be >= {low}")
     if args.out.exists() and not args.overwrite:
         raise FileExistsError(f"--out {args.out} exists; pass --overwrite to replace it")
-    if not args.out.parent.is_dir():
-        raise AttackError(f"--out {args.out}: folder {args.out.parent} does not exist")
+    for flag, path in (("--out", args.out), ("--grid", args.grid)):
+        if path is not None and not path.parent.is_dir():
+            raise AttackError(f"{flag} {path}: folder {path.parent} does not exist")
     if args.attack in SOURCES:
         if args.attack == "dataset" and not args.other_dataset:
             raise AttackError("--attack dataset needs --other-dataset NAME")
@@ -114,6 +117,7 @@ def _check_inputs(args: argparse.Namespace) -> tuple[dict[str, Any], list[Attack
         raise AttackError(f"--attack {args.attack} needs --eps (one or more radii in (0, 1])")
     if args.aware and args.clean_reject == 0:
         raise AttackError("--aware attacks the rejection rule: give --clean-reject above 0")
+    VIEWS.get(manifest["model"])            # a model the attacks can differentiate, or an error
     target = _target_index(args.target, _class_names(manifest))
     specs = [AttackSpec(args.attack, eps, args.steps, args.step_size, target, args.aware,
                         args.aware_weight) for eps in args.eps]
@@ -170,7 +174,7 @@ def run_attacks(args: argparse.Namespace, specs: list[AttackSpec],
         from ssvae.adversarial.plots import accepted_rejected_grid
 
         spec, x_adv, adv = last
-        y_model = y if cfg.label_mode == "subclass" else predictor.hierarchy.collapse(y)
+        y_model = labels_in_model_space(predictor, y)
         keep = slice(None) if spec.target is None else y_model != spec.target
         names = _class_names(predictor.manifest)
         accepted_rejected_grid(x_adv, adv.pred, adv.rejected, y_model[keep], names, args.grid,

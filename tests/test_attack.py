@@ -67,7 +67,9 @@ def test_another_data_sets_images_are_a_row_of_their_rejection_rate(digits_run, 
     (["--attack", "pgd", "--eps", "0.1", "--aware", "--clean-reject", "0"], "--clean-reject above 0"),
     (["--attack", "fgsm", "--eps", "0.1", "--clean-reject", "1"], "--clean-reject=1.0 must be in"),
     (["--attack", "fgsm", "--eps", "0.1", "--n-images", "-1"], "--n-images=-1 must be >= 0"),
-    (["--attack", "dataset"], "needs --other-dataset")])
+    (["--attack", "dataset"], "needs --other-dataset"),
+    (["--attack", "fgsm", "--eps", "0.1", "--grid", "/nonexistent/g.png"],
+     "--grid /nonexistent/g.png: folder /nonexistent does not exist")])
 def test_bad_input_exits_non_zero_with_a_clear_message(digits_run, tmp_path, capsys, argv, message):
     assert main([str(digits_run("m2"))] + argv + ["--out", str(tmp_path / "x.csv")]) == 2
     assert re.search(message, capsys.readouterr().err)

@@ -109,6 +109,7 @@ def _share(flags: torch.Tensor) -> float | str:
 
 
 def labels_in_model_space(predictor: Predictor, y_sub: torch.Tensor) -> torch.Tensor:
+    """Sub-class labels [N] -> the classes the model was trained on (super-classes in binary mode)."""
     return y_sub if predictor.config.label_mode == "subclass" else predictor.hierarchy.collapse(y_sub)
 
 
