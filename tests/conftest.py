@@ -80,3 +80,33 @@ def folder_tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A generated ``root/<super>/<sub>/**`` tree with corrupt, gray, RGBA, palette, nested,
     hidden, duplicate-name, upper-case-extension and unlabelled images (built once)."""
     return make_folder_tree(tmp_path_factory.mktemp("folder_tree"))
+
+
+# Tiny digits runs for the adversarial tests (tests/adversarial/, tests/test_attack.py): trained
+# once per session, one per model, in seconds.
+DIGITS_EPOCHS = {"gmvae": 60, "m2": 5, "supervised": 30}
+
+
+@pytest.fixture(scope="session")
+def digits_run(tmp_path_factory: pytest.TempPathFactory):
+    """``digits_run(model)`` -> the folder of a finished digits run of ``model`` (sub-class labels,
+    100 labels, small nets), trained on first use."""
+    from ssvae.config import TrainConfig
+    from ssvae.trainer import fit
+
+    root = tmp_path_factory.mktemp("digits_runs")
+    done: dict[str, Path] = {}
+
+    def run(model: str) -> Path:
+        if model not in done:
+            mp = pytest.MonkeyPatch()
+            mp.setenv("SSVAE_SPLIT_DIR", str(root / "splits"))
+            config = TrainConfig(dataset="digits", model=model, label_mode="subclass", n_labels=100,
+                                 hidden_dim=64, latent_dim=8, epochs=DIGITS_EPOCHS[model],
+                                 patience=100, progress=False, threads=1)
+            fit(config, out_dir=str(root / model))
+            mp.undo()
+            done[model] = root / model
+        return done[model]
+
+    return run
