@@ -9,7 +9,7 @@ It attacks the run's best model (``RUN/best``) on its data set's test part (the 
 one row per (attack, eps): the attack's parameters, the rejection threshold, clean and adversarial
 accuracy (super-class; sub-class too for sub-class runs), and the rejection rates of clean and
 adversarial images. The threshold rejects ``--clean-reject`` of the clean validation images
-(``ssvae.thresholds``, on the scores stored in ``best/``), never anything of the test set.
+(``ssvae.deploy.thresholds``, on the scores stored in ``best/``), never anything of the test set.
 ``--attack noise`` and ``--attack dataset`` write the rejection rate of uniform noise and of
 another data set's test images instead. ``--grid FILE.png`` shows adversarial images at the
 largest eps that the rule accepted beside ones it rejected.
@@ -28,9 +28,9 @@ from ssvae.adversarial.differentiable import VIEWS
 from ssvae.adversarial.evaluate import (ATTACKS, AttackError, AttackSpec, evaluate_attack,
                                       labels_in_model_space)
 from ssvae.adversarial.ood import noise_images, rejection_row
-from ssvae.bundle import Predictor, load_best, read_manifest
+from ssvae.deploy.bundle import Predictor, load_best, read_manifest
 from ssvae.checkpoint import CheckpointError
-from ssvae.thresholds import Goal
+from ssvae.deploy.thresholds import Goal
 
 SOURCES = ("noise", "dataset")
 COLUMNS = ("model", "run", "dataset", "label_mode", "attack", "eps", "steps", "step_size",
@@ -138,7 +138,7 @@ def _test_images(predictor: Predictor, name: str, root: str | None, n: int):
 def run_attacks(args: argparse.Namespace, specs: list[AttackSpec],
                 emit: Callable[[dict[str, Any]], None]) -> None:
     """Run the attacks (or the rejection of noise or another data set); ``emit`` each row."""
-    from ssvae.runinfo import resolve_device
+    from ssvae.training.environment import resolve_device
 
     if args.threads:
         torch.set_num_threads(args.threads)

@@ -92,7 +92,7 @@ def digits_run(tmp_path_factory: pytest.TempPathFactory):
     """``digits_run(model)`` -> the folder of a finished digits run of ``model`` (sub-class labels,
     100 labels, small nets), trained on first use."""
     from ssvae.config import TrainConfig
-    from ssvae.trainer import fit
+    from ssvae.training.loop import fit
 
     root = tmp_path_factory.mktemp("digits_runs")
     done: dict[str, Path] = {}

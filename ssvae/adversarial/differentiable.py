@@ -3,7 +3,7 @@
 ``classify`` and ``rejection_score`` of the models run under ``torch.no_grad`` and return
 probabilities; an attack needs logits (the log of a saturated softmax has no gradient) and the
 gradient of the very score the defence thresholds. ``VIEWS`` maps a model name to its
-``AttackView``; the rejection term mirrors ``ssvae.rejection`` for that model family, evaluated
+``AttackView``; the rejection term mirrors ``ssvae.deploy.rejection`` for that model family, evaluated
 at the attack's target class y_t:
 
 - GMVAE: logits = log p(k | E[z|x]); rejection = ||E[z|x] - μ_{y_t}|| + w·MSE(x̂(E[z|x]), x),

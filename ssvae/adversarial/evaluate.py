@@ -18,9 +18,9 @@ from ssvae.adversarial import losses
 from ssvae.adversarial.differentiable import VIEWS
 from ssvae.adversarial.fgsm import fgsm
 from ssvae.adversarial.pgd import default_step_size, pgd
-from ssvae.bundle import Predictor, superclass_probs
+from ssvae.deploy.bundle import Predictor, superclass_probs
 from ssvae.data import to_unit
-from ssvae.rejection import rejection_scores
+from ssvae.deploy.rejection import rejection_scores
 
 ATTACKS = ("fgsm", "pgd")
 

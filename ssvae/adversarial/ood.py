@@ -9,7 +9,7 @@ from typing import Any
 import torch
 
 from ssvae.adversarial.evaluate import outcome
-from ssvae.bundle import Predictor
+from ssvae.deploy.bundle import Predictor
 from ssvae.data import to_unit
 
 

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from ssvae.adversarial.evaluate import AttackError, AttackSpec, evaluate_attack
-from ssvae.bundle import load_best
+from ssvae.deploy.bundle import load_best
 from ssvae.data import load_dataset
-from ssvae.thresholds import Goal
+from ssvae.deploy.thresholds import Goal
 
 
 def _setup(run, clean_reject=0.05):

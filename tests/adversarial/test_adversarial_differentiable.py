@@ -6,9 +6,9 @@ import pytest
 import torch
 
 from ssvae.adversarial.differentiable import VIEWS
-from ssvae.bundle import load_best
+from ssvae.deploy.bundle import load_best
 from ssvae.data import load_dataset, to_unit
-from ssvae.rejection import rejection_scores
+from ssvae.deploy.rejection import rejection_scores
 from ssvae.registry import UnknownNameError
 
 
