@@ -136,15 +136,16 @@ class Study:
             return list(csv.DictReader(handle))
 
 
-def _wait_until(check, proc: subprocess.Popen, what: str, log: Path):
-    """Poll ``check()`` until it returns something truthy; fail if the driver exits first."""
+def _wait_until(check, proc: subprocess.Popen, what: str, log: Path, seen: list | None = None):
+    """Poll ``check()`` until it returns something truthy; fail if the driver exits first
+    (``seen``: what the check saw, for the message)."""
     deadline = time.time() + PHASE_S
     while time.time() < deadline:
         found = check()
         if found:
             return found
         if proc.poll() is not None:
-            pytest.fail(f"the driver exited ({proc.returncode}) before {what}:\n"
+            pytest.fail(f"the driver exited ({proc.returncode}) before {what}; seen: {seen}\n"
                         f"{log.read_text(errors='replace')[-3000:]}")
         time.sleep(0.1)
     pytest.fail(f"timed out waiting for {what}")
@@ -165,46 +166,67 @@ def _open_files(pid: int) -> list[str]:
     return out
 
 
-def trial_with_an_epoch_on(node, study_dir: Path) -> Path | None:
-    """The fit() folder of a search trial that a process of ``node`` trains (it holds the
-    folder's lock) and that has finished an epoch but not the trial, else None."""
-    for pid in process_tree(node.proc.pid):
-        for path in _open_files(pid):
-            if path.endswith(".lock") and path.startswith(str(study_dir)):
-                out = Path(path[:-len(".lock")])
-                if (out / "last" / "state.pt").exists() and not (out / "metrics.json").exists():
-                    return out
+def _parent(pid: int) -> int | None:
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def node_of(cluster: LoopbackCluster, pid: int):
+    """The live node whose ``ray start`` process ``pid`` descends from, else None."""
+    roots = {n.proc.pid: n for n in cluster.nodes if n.alive()}
+    while pid is not None and pid > 1:
+        if pid in roots:
+            return roots[pid]
+        pid = _parent(pid)
     return None
 
 
+def lock_holders(study_dir: Path) -> list[tuple[int, Path]]:
+    """(PID, trial folder) of every process that holds a search trial's lock (trains it)."""
+    out = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            for path in _open_files(int(entry)):
+                if path.endswith(".lock") and path.startswith(str(study_dir)):
+                    out.append((int(entry), Path(path[:-len(".lock")])))
+    return out
+
+
+SEEN: list[str] = []      # what the search's lock holders looked like (for a failure message)
+
+
 def trial_on_a_worker(cluster: LoopbackCluster, study_dir: Path):
-    """(node, trial folder) of a worker node that trains a trial with a finished epoch."""
-    for node in cluster.nodes:
-        if node.name != "head" and node.alive():
-            trial = trial_with_an_epoch_on(node, study_dir)
-            if trial:
-                return node, trial
+    """(node, trial folder) of a worker node that trains a trial which has saved an epoch and
+    not finished, else None."""
+    for pid, trial in lock_holders(study_dir):
+        node = node_of(cluster, pid)
+        epoch = (trial / "last" / "state.pt").exists() and not (trial / "metrics.json").exists()
+        seen = f"{trial.name} on {node.name if node else '?'} (PID {pid}), saved epoch: {epoch}"
+        if not SEEN or SEEN[-1] != seen:
+            SEEN.append(seen)
+        if node is not None and node.name != "head" and epoch:
+            return node, trial
     return None
 
 
 def holder_of(cluster: LoopbackCluster, trial: Path):
     """The live node whose process holds ``trial``'s lock (trains it), else None."""
-    lock = f"{trial}.lock"
-    for node in cluster.nodes:
-        if node.alive() and any(lock in _open_files(p) for p in process_tree(node.proc.pid)):
-            return node
+    for pid, held in lock_holders(trial.parents[3]):
+        if held == trial:
+            return node_of(cluster, pid)
     return None
 
 
-def tune_failures(study_dir: Path) -> dict[str, int]:
-    """Per search trial (its fit() folder name): how often Tune saw it fail, from Tune's last
-    experiment snapshot; every trial must have ended TERMINATED."""
+def tune_failures(study_dir: Path) -> dict[str, tuple[str, int]]:
+    """Per search trial (its fit() folder name): its status and how often Tune saw it fail, from
+    Tune's last experiment snapshot."""
     out = {}
     for state in study_dir.glob("ray/*/experiment_state-*.json"):
         for trial_json, run_json in json.loads(state.read_text())["trial_data"]:
             trial, run = json.loads(trial_json), json.loads(run_json)
-            assert trial["status"] == "TERMINATED", trial
-            out[run["last_result"]["run_dir"]] = run["num_failures"]
+            out[run["last_result"]["run_dir"]] = (trial["status"], run["num_failures"])
     return out
 
 
@@ -255,7 +277,8 @@ def test_multinode_worker_loss_is_not_a_failure(reference, clusters, tmp_path):
     STARTED.append(second)
     # Ray places the trials: lose whichever worker node trains one that has finished an epoch.
     node, trial = _wait_until(lambda: trial_on_a_worker(cluster, study.dir), proc,
-                              "a trial with a finished epoch on a worker node", study.log)
+                              "a trial with a finished epoch on a worker node", study.log,
+                              seen=SEEN)
     killed_at = time.time()
     killed = cluster.kill(node.name)
     print(f"\n[multinode] {node.name} lost ({len(killed)} processes) while it trained trial "
@@ -286,8 +309,9 @@ def test_multinode_worker_loss_is_not_a_failure(reference, clusters, tmp_path):
         assert [r for r in rows if r["run_id"] == run_id] == [row]
     assert study_answer(study.dir) == reference["answer"]
     failures = tune_failures(study.dir)
-    print(f"[multinode] Tune's failures per trial (run_dir: failures): {failures}")
-    assert failures[trial.name] >= 1      # the lost trial was retried, not failed
+    print(f"[multinode] Tune's status and failures per trial: {failures}")
+    status, n_failures = failures[trial.name]
+    assert status == "TERMINATED" and n_failures >= 1     # the lost trial was retried
 
 
 def test_multinode_head_loss_resumes_on_a_new_cluster_from_s3(reference, clusters, s3, tmp_path):
@@ -314,4 +338,5 @@ def test_multinode_head_loss_resumes_on_a_new_cluster_from_s3(reference, cluster
           f"{time.time() - lost_at:.1f} s after the loss")
     assert "restoring the unfinished search" in study.output()
     assert study_answer(study.dir) == reference["answer"]
-    assert any("/multinode-" in k for k in s3.keys(prefix))
+    keys = s3.keys(prefix)
+    assert [k for k in keys if "/checkpoint_" in k], f"no trial checkpoint on S3: {keys}"
