@@ -23,7 +23,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import tune.runner as runner  # noqa: E402
+import tune.cell_search as cell_search  # noqa: E402
+from tune.failures import StudyInterrupted  # noqa: E402
+from tune.ray_start import ensure_ray, slots  # noqa: E402
+from tune.study_paths import study_paths  # noqa: E402
 from tune.cells import expand_cells, max_epochs, search_cells  # noqa: E402
 from tune.spec import load_spec  # noqa: E402
 from tune.trainable import METRIC_EPOCH, OBJECTIVE  # noqa: E402
@@ -39,23 +42,23 @@ def _arrival_scheduler(spec, cell):
 
 
 def run_searches(spec, variant: str, root: Path) -> dict:
-    ordered = (runner.rung_scheduler, runner.search_lag)
+    ordered = (cell_search.rung_scheduler, cell_search.search_lag)
     if variant == "arrival":
-        runner.rung_scheduler = _arrival_scheduler
-        runner.search_lag = lambda s: s.search.trials       # proposals never wait
-    paths = runner.study_paths(spec, root, None)
+        cell_search.rung_scheduler = _arrival_scheduler
+        cell_search.search_lag = lambda s: s.search.trials       # proposals never wait
+    paths = study_paths(spec, root, None)
     cells = expand_cells(spec)
     start = time.time()
     trials = 0
     try:
-        n_slots = runner.slots(spec)
+        n_slots = slots(spec)
         for cell in search_cells(cells):
             if not spec.search_space.get(cell.model):
                 continue
             try:
-                entry = runner.search_cell(spec, cell, paths, n_slots)
+                entry = cell_search.search_cell(spec, cell, paths, n_slots)
                 trials += entry.get("n_trials", 0)
-            except runner.StudyInterrupted:
+            except StudyInterrupted:
                 # Ray's ASHA does not mark the trials it stops in their folders, so the
                 # engine's check takes them for unfinished: expected here, the search ended.
                 if variant != "arrival":
@@ -63,7 +66,7 @@ def run_searches(spec, variant: str, root: Path) -> dict:
                 trials += spec.search.trials
         wall = time.time() - start
     finally:
-        runner.rung_scheduler, runner.search_lag = ordered
+        cell_search.rung_scheduler, cell_search.search_lag = ordered
     early = set()
     if paths.history_csv.exists():
         with open(paths.history_csv, newline="") as handle:
@@ -83,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.smoke:
         spec = spec.smoked()
     os.environ["TUNE_DISABLE_STRICT_METRIC_CHECKING"] = "1"
-    runner.ensure_ray()
+    ensure_ray()
     times: dict[str, list[float]] = {"ordered": [], "arrival": []}
     for r in range(args.rounds):
         for variant in (("ordered", "arrival") if r % 2 == 0 else ("arrival", "ordered")):

@@ -17,16 +17,16 @@ import hashlib
 import inspect
 import io
 import json
-import math
 import textwrap
 import tokenize
 from dataclasses import dataclass, field, fields
-from types import MappingProxyType
 from typing import Any, Mapping
 
+from ssvae.data.hierarchy import LABEL_MODES
 from ssvae.registry import did_you_mean
+from ssvae.validation import (ConfigError, check_bool, check_choice, check_float, check_int,
+                              freeze, plain)
 
-LABEL_MODES = ("binary", "subclass")
 NETWORKS = ("mlp", "conv")
 CLASSIFIERS = ("mlp", "conv", "vgg16")
 LIKELIHOODS = ("auto", "bernoulli", "gaussian")
@@ -87,59 +87,6 @@ def _own_field_docs(cls: type) -> dict[str, str]:
             line += 1
         docs[stmt.target.id] = " ".join(parts)
     return docs
-
-
-class ConfigError(ValueError):
-    """A configuration value or key that is not valid; the message says what would be."""
-
-
-def _freeze(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return MappingProxyType({str(k): _freeze(v) for k, v in sorted(value.items())})
-    if isinstance(value, list):
-        return tuple(_freeze(v) for v in value)
-    return value
-
-
-def _plain(value: Any) -> Any:
-    """Frozen containers back to JSON-able dicts and lists."""
-    if isinstance(value, Mapping):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, tuple):
-        return [_plain(v) for v in value]
-    return value
-
-
-def _check_choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
-    if value not in choices:
-        raise ConfigError(
-            f"{name}={value!r} is not valid; choose one of {', '.join(choices)}."
-            + did_you_mean(str(value), choices)
-        )
-
-
-def _check_int(name: str, value: Any, low: int, high: int | None = None, optional: bool = False) -> None:
-    if value is None and optional:
-        return
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ConfigError(f"{name}={value!r} must be an integer")
-    if value < low or (high is not None and value > high):
-        upper = f" and <= {high}" if high is not None else ""
-        raise ConfigError(f"{name}={value!r} must be >= {low}{upper}")
-
-
-def _check_float(name: str, value: Any, low: float, high: float | None = None, *,
-                 low_open: bool = False, high_open: bool = False, optional: bool = False) -> None:
-    if value is None and optional:
-        return
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ConfigError(f"{name}={value!r} must be a finite number")
-    bad_low = value <= low if low_open else value < low
-    bad_high = high is not None and (value >= high if high_open else value > high)
-    if bad_low or bad_high:
-        lo = f"> {low}" if low_open else f">= {low}"
-        hi = "" if high is None else f" and < {high}" if high_open else f" and <= {high}"
-        raise ConfigError(f"{name}={value!r} must be {lo}{hi}")
 
 
 @dataclass(frozen=True)
@@ -208,50 +155,49 @@ class TrainConfig:
     progress: bool = True                 # a progress bar on stderr while training
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "model_options", _freeze(dict(self.model_options or {})))
+        object.__setattr__(self, "model_options", freeze(dict(self.model_options or {})))
         for name in ("dataset", "model"):
             if not isinstance(getattr(self, name), str) or not getattr(self, name):
                 raise ConfigError(f"{name}={getattr(self, name)!r} must be a non-empty string")
-        _check_choice("label_mode", self.label_mode, LABEL_MODES)
-        _check_choice("network", self.network, NETWORKS)
-        _check_choice("classifier", self.classifier, CLASSIFIERS)
-        _check_choice("likelihood", self.likelihood, LIKELIHOODS)
-        _check_choice("device", self.device, DEVICES)
-        _check_choice("vgg16_missing", self.vgg16_missing, VGG16_MISSING)
-        _check_choice("select_on", self.select_on, SELECT_ON)
+        check_choice("label_mode", self.label_mode, LABEL_MODES)
+        check_choice("network", self.network, NETWORKS)
+        check_choice("classifier", self.classifier, CLASSIFIERS)
+        check_choice("likelihood", self.likelihood, LIKELIHOODS)
+        check_choice("device", self.device, DEVICES)
+        check_choice("vgg16_missing", self.vgg16_missing, VGG16_MISSING)
+        check_choice("select_on", self.select_on, SELECT_ON)
         if (self.n_labels is None) == (self.label_fraction is None):
             raise ConfigError(
                 f"give exactly one of n_labels (now {self.n_labels!r}) and label_fraction "
                 f"(now {self.label_fraction!r})"
             )
-        _check_int("n_labels", self.n_labels, 1, optional=True)
-        _check_float("label_fraction", self.label_fraction, 0.0, 1.0, low_open=True, optional=True)
-        _check_int("split_seed", self.split_seed, 0)
-        _check_int("seed", self.seed, 0, optional=True)
-        _check_int("val_size", self.val_size, 1, optional=True)
-        _check_int("image_size", self.image_size, 8, 1024, optional=True)
+        check_int("n_labels", self.n_labels, 1, optional=True)
+        check_float("label_fraction", self.label_fraction, 0.0, 1.0, low_open=True, optional=True)
+        check_int("split_seed", self.split_seed, 0)
+        check_int("seed", self.seed, 0, optional=True)
+        check_int("val_size", self.val_size, 1, optional=True)
+        check_int("image_size", self.image_size, 8, 1024, optional=True)
         if self.channels not in (None, 1, 3):
             raise ConfigError(f"channels={self.channels!r} must be 1 (gray), 3 (RGB) or None")
-        _check_int("latent_dim", self.latent_dim, 1, 4096)
-        _check_int("hidden_dim", self.hidden_dim, 1, 65536)
-        _check_int("epochs", self.epochs, 1)
-        _check_int("patience", self.patience, 1)
-        _check_int("batch_size", self.batch_size, 1)
-        _check_int("labelled_batch_size", self.labelled_batch_size, 1)
-        _check_int("min_steps_per_epoch", self.min_steps_per_epoch, 1)
-        _check_float("lr", self.lr, 0.0, 10.0, low_open=True)
-        _check_float("weight_decay", self.weight_decay, 0.0)
-        _check_int("kl_warmup_epochs", self.kl_warmup_epochs, 0)
-        _check_float("ema_decay", self.ema_decay, 0.0, 1.0, high_open=True)
-        _check_int("lr_decays", self.lr_decays, 0)
-        _check_float("lr_decay_factor", self.lr_decay_factor, 0.0, 1.0, low_open=True,
+        check_int("latent_dim", self.latent_dim, 1, 4096)
+        check_int("hidden_dim", self.hidden_dim, 1, 65536)
+        check_int("epochs", self.epochs, 1)
+        check_int("patience", self.patience, 1)
+        check_int("batch_size", self.batch_size, 1)
+        check_int("labelled_batch_size", self.labelled_batch_size, 1)
+        check_int("min_steps_per_epoch", self.min_steps_per_epoch, 1)
+        check_float("lr", self.lr, 0.0, 10.0, low_open=True)
+        check_float("weight_decay", self.weight_decay, 0.0)
+        check_int("kl_warmup_epochs", self.kl_warmup_epochs, 0)
+        check_float("ema_decay", self.ema_decay, 0.0, 1.0, high_open=True)
+        check_int("lr_decays", self.lr_decays, 0)
+        check_float("lr_decay_factor", self.lr_decay_factor, 0.0, 1.0, low_open=True,
                      high_open=True)
-        _check_float("loss_rel_tol", self.loss_rel_tol, 0.0, 1.0)
-        _check_float("max_stage_s", self.max_stage_s, 0.0, low_open=True, optional=True)
-        _check_int("threads", self.threads, 1, optional=True)
+        check_float("loss_rel_tol", self.loss_rel_tol, 0.0, 1.0)
+        check_float("max_stage_s", self.max_stage_s, 0.0, low_open=True, optional=True)
+        check_int("threads", self.threads, 1, optional=True)
         for name in ("download", "flush_denormal", "progress"):
-            if not isinstance(getattr(self, name), bool):
-                raise ConfigError(f"{name}={getattr(self, name)!r} is not valid; choose true or false")
+            check_bool(name, getattr(self, name))
 
     # --- derived ---------------------------------------------------------------------------
     @property
@@ -275,7 +221,7 @@ class TrainConfig:
         return cls(**dict(values))
 
     def to_dict(self) -> dict[str, Any]:
-        return {f.name: _plain(getattr(self, f.name)) for f in fields(self)}
+        return {f.name: plain(getattr(self, f.name)) for f in fields(self)}
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), sort_keys=True)

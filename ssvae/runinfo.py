@@ -31,11 +31,11 @@ def versions() -> dict[str, str]:
     import numpy
     import torchvision
 
-    import ssvae
+    from ssvae.version import __version__
 
     return {"python": platform.python_version(), "torch": torch.__version__,
             "torchvision": torchvision.__version__, "numpy": numpy.__version__,
-            "ssvae": ssvae.__version__}
+            "ssvae": __version__}
 
 
 @functools.lru_cache(maxsize=1)

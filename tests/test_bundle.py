@@ -101,7 +101,7 @@ def test_an_old_best_folder_says_what_to_do(tmp_path):
 
 
 def test_upgrade_rebuilds_an_old_best_folder_that_predicts_as_before(tmp_path, capsys):
-    from ssvae.checkpoint import main as checkpoint_main
+    from ssvae.checkpoint.__main__ import main as checkpoint_main
 
     fit(_config(model="m1", label_mode="binary"), out_dir=str(tmp_path / "run"))
     best = tmp_path / "run" / "best"

@@ -7,7 +7,8 @@ import pickle
 import pytest
 import torch
 
-from ssvae.checkpoint import CheckpointError, convert, load_state, main, safe_load, save_state
+from ssvae.checkpoint import CheckpointError, load_state, safe_load, save_state
+from ssvae.checkpoint.__main__ import convert, main
 from ssvae.config import TrainConfig
 from ssvae.models import build_model
 

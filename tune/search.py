@@ -132,9 +132,21 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     from tune.cells import expand_cells
     from tune.preflight import PreflightError, check_study
-    from tune.runner import StudyError, StudyInterrupted, describe, run_study, study_paths
+    from tune.describe import describe
+    from tune.failures import StudyError, StudyInterrupted
+    from tune.runner import run_study
+    from tune.study_paths import study_paths
+
+    from tune.study_state import check_driver, check_results_table, check_storage
 
     paths = study_paths(spec, args.results_dir, args.storage)
+    try:                               # before anything is written or started
+        check_driver(paths)
+        check_results_table(paths)
+        check_storage(paths, claim=False)
+    except StudyError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     if not args.dry_run:               # a dry run writes nothing
         # The report's "Command" section quotes it, also after a later `python -m ssvae.analysis`.
         try:

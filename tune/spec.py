@@ -21,8 +21,8 @@ A spec is a *delta* from ``TrainConfig`` defaults (DESIGN.md §9.8)::
     resources: {cpus_per_trial: 1, gpus_per_trial: 0}
     smoke: {search: {trials: 2}, fixed: {epochs: 2}}   # what --smoke changes (deep-merged)
 
-Every error is raised here, before Ray starts: an unknown key names the closest known key, a bad
-value names the value and the valid range.
+Every error is raised while loading, before Ray starts (the checks are ``tune/spec_checks.py``):
+an unknown key names the closest known key, a bad value names the value and the valid range.
 """
 from __future__ import annotations
 
@@ -36,28 +36,19 @@ from typing import Any, Mapping
 
 import yaml
 
-from ssvae.config import ConfigError, TrainConfig
 from ssvae.registry import did_you_mean
+from ssvae.validation import freeze, plain
+from tune.spec_checks import (SEARCH_METRICS, SpecError, check_asha, check_configs, check_dataset,
+                              check_evaluation, check_field, check_keys, check_resources,
+                              check_search, flat_settings, known_models, mapping_of,
+                              param_fields, settings_of)
 
 ABLATIONS_DIR = Path(__file__).resolve().parent.parent / "ablations"
-
-# Validation keys that fit() reports each epoch; only these may drive the search (never test_*).
-SEARCH_METRICS = {"val_binary_acc": "max", "val_subclass_acc": "max", "val_loss": "min",
-                  "selection_metric": "max"}
-# Sub-classes of the built-in data sets (the labelled subset is balanced by sub-class, so a
-# budget must be divisible by this; DESIGN.md §3). Folder data sets are checked at run time.
-BUILTIN_SUBCLASSES = {"digits": 10, "mnist": 10, "fashion_mnist": 10, "cifar10": 10}
 
 TOP_KEYS = ("name", "description", "data", "grid", "fixed", "models", "search_space", "search",
             "asha", "evaluation", "resources", "smoke")
 DATA_KEYS = ("dataset", "hierarchy", "data_root")
-PARAM_TYPES = ("float", "int", "categorical")
-# A grid or fixed setting never sets these: the study owns them.
-STUDY_OWNED = ("split_seed", "seed", "threads", "progress")
 
-
-class SpecError(ValueError):
-    """An ablation spec that is not valid; the message says where and what would be."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -172,7 +163,7 @@ class AblationSpec:
         return values
 
     def digest(self) -> str:
-        return hashlib.sha256(json.dumps(_jsonable(self.raw), sort_keys=True).encode()).hexdigest()[:12]
+        return hashlib.sha256(json.dumps(plain(self.raw), sort_keys=True).encode()).hexdigest()[:12]
 
     def smoked(self) -> "AblationSpec":
         """The --smoke variant: same code path, tiny budget (spec's ``smoke`` block on top of
@@ -258,80 +249,81 @@ def parse_spec(raw: Mapping[str, Any], source: str | None = None,
     """Validate a spec mapping; raises ``SpecError`` naming the first problem."""
     where = source or "spec"
     raw = copy.deepcopy(dict(raw))
-    _check_keys(raw, TOP_KEYS, where)
+    check_keys(raw, TOP_KEYS, where)
 
     name = raw.get("name", default_name)
     if not isinstance(name, str) or not name or any(c in name for c in "/\\ \t\n") or name.startswith("."):
         raise SpecError(f"{where}: name={name!r} must be a non-empty word (no '/', spaces or "
                         f"leading '.'); it names the results folder")
 
-    data = _mapping(raw.get("data", {}), f"{where}: data")
-    _check_keys(data, DATA_KEYS, f"{where}: data")
+    data = mapping_of(raw.get("data", {}), f"{where}: data")
+    check_keys(data, DATA_KEYS, f"{where}: data")
     dataset = data.get("dataset")
     if not isinstance(dataset, str) or not dataset:
         raise SpecError(f"{where}: data.dataset={dataset!r} must name a data set "
-                        f"(e.g. {', '.join(BUILTIN_SUBCLASSES)})")
-    _check_dataset(dataset, where)
+                        f"(e.g. digits, mnist, fashion_mnist, or a folder data set's name)")
+    check_dataset(dataset, where)
 
-    fixed = _flat_settings(_mapping(raw.get("fixed", {}), f"{where}: fixed"), f"{where}: fixed")
-    grid_raw = _mapping(raw.get("grid", {}), f"{where}: grid")
+    fixed = flat_settings(mapping_of(raw.get("fixed", {}), f"{where}: fixed"), f"{where}: fixed")
+    grid_raw = mapping_of(raw.get("grid", {}), f"{where}: grid")
     if not grid_raw:
         raise SpecError(f"{where}: grid is empty; give at least `model: [...]`")
     grid: list[tuple[str, tuple]] = []
     for key, values in grid_raw.items():
-        _check_field(key, f"{where}: grid")
+        check_field(key, f"{where}: grid")
         if key in fixed:
             raise SpecError(f"{where}: {key!r} is both in grid and in fixed; keep one")
         if not isinstance(values, list) or not values:
             raise SpecError(f"{where}: grid.{key}={values!r} must be a non-empty list of values")
         if len(set(map(_hashable, values))) != len(values):
             raise SpecError(f"{where}: grid.{key}={values!r} repeats a value")
-        grid.append((key, tuple(_freeze(v) for v in values)))
+        grid.append((key, tuple(freeze(v) for v in values)))
     grid_dict = dict(grid)
     if "model" not in grid_dict and "model" not in fixed:
         raise SpecError(f"{where}: say which models to compare: grid.model: [m2, supervised, ...]")
     models_in_study = tuple(grid_dict.get("model", (fixed.get("model"),)))
-    known_models = _known_models()
+    models_known = known_models()
     for model in models_in_study:
-        if model not in known_models:
-            raise SpecError(f"{where}: unknown model {model!r}; known: {', '.join(known_models)}."
-                            + did_you_mean(str(model), known_models))
-    for n in grid_dict.get("n_labels", ()) + ((fixed["n_labels"],) if "n_labels" in fixed else ()):
-        _check_budget(dataset, n, where)
+        if model not in models_known:
+            raise SpecError(f"{where}: unknown model {model!r}; known: {', '.join(models_known)}."
+                            + did_you_mean(str(model), models_known))
+    # A budget the data cannot balance is found by tune/preflight.py, which splits every data
+    # setting before Ray starts (the split knows the sub-classes of every data set).
 
-    models = _mapping(raw.get("models", {}), f"{where}: models")
+    models = mapping_of(raw.get("models", {}), f"{where}: models")
     model_deltas: dict[str, dict] = {}
     for model, delta in models.items():
         if model not in models_in_study:
             raise SpecError(f"{where}: models.{model}: model {model!r} is not in the study "
                             f"({', '.join(models_in_study)})." + did_you_mean(model, models_in_study))
-        model_deltas[model] = _flat_settings(_mapping(delta, f"{where}: models.{model}"),
+        model_deltas[model] = flat_settings(mapping_of(delta, f"{where}: models.{model}"),
                                              f"{where}: models.{model}")
 
-    space_raw = _mapping(raw.get("search_space", {}), f"{where}: search_space")
+    space_raw = mapping_of(raw.get("search_space", {}), f"{where}: search_space")
     search_space: dict[str, tuple[ParamSpec, ...]] = {}
     for model, params in space_raw.items():
         if model not in models_in_study:
             raise SpecError(f"{where}: search_space.{model}: model {model!r} is not in the study "
                             f"({', '.join(models_in_study)})." + did_you_mean(model, models_in_study))
-        params = _mapping(params, f"{where}: search_space.{model}")
-        search_space[model] = tuple(_param(model, k, v, f"{where}: search_space.{model}.{k}")
-                                    for k, v in params.items())
+        params = mapping_of(params, f"{where}: search_space.{model}")
+        search_space[model] = tuple(
+            ParamSpec(**param_fields(model, k, v, f"{where}: search_space.{model}.{k}"))
+            for k, v in params.items())
         for p in search_space[model]:
             if p.name in grid_dict:
                 raise SpecError(f"{where}: search_space.{model}.{p.name}: {p.name!r} is a grid "
                                 f"factor; a setting is either compared or searched, not both")
 
-    search = _settings(SearchSettings, raw.get("search", {}), f"{where}: search")
-    _check_search(search, grid_dict, fixed, where)
-    asha = _settings(AshaSettings, raw.get("asha", {}), f"{where}: asha")
-    _check_asha(asha, where)
-    evaluation = _settings(EvaluationSettings, raw.get("evaluation", {}), f"{where}: evaluation")
-    _check_evaluation(evaluation, where)
-    resources = _settings(Resources, raw.get("resources", {}), f"{where}: resources")
-    _check_resources(resources, where)
-    smoke = _mapping(raw.get("smoke", {}), f"{where}: smoke")
-    _check_keys(smoke, tuple(k for k in TOP_KEYS if k != "smoke"), f"{where}: smoke")
+    search = settings_of(SearchSettings, raw.get("search", {}), f"{where}: search")
+    check_search(search, grid_dict, fixed, where)
+    asha = settings_of(AshaSettings, raw.get("asha", {}), f"{where}: asha")
+    check_asha(asha, where)
+    evaluation = settings_of(EvaluationSettings, raw.get("evaluation", {}), f"{where}: evaluation")
+    check_evaluation(evaluation, where)
+    resources = settings_of(Resources, raw.get("resources", {}), f"{where}: resources")
+    check_resources(resources, where)
+    smoke = mapping_of(raw.get("smoke", {}), f"{where}: smoke")
+    check_keys(smoke, tuple(k for k in TOP_KEYS if k != "smoke"), f"{where}: smoke")
 
     spec = AblationSpec(
         name=name, dataset=dataset, grid=tuple(grid), description=str(raw.get("description", "")),
@@ -340,27 +332,13 @@ def parse_spec(raw: Mapping[str, Any], source: str | None = None,
         evaluation=evaluation, resources=resources, smoke=smoke,
         raw={k: v for k, v in raw.items() if k != "smoke"}, source=source,
     )
-    _check_configs(spec, where)
+    check_configs(spec, where)
     return spec
 
 
-# --------------------------------------------------------------------------------------------
-# helpers
-# --------------------------------------------------------------------------------------------
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    return value
 
-
-def _freeze(value: Any) -> Any:
-    return tuple(_freeze(v) for v in value) if isinstance(value, list) else value
-
-
-def _hashable(value: Any) -> Any:
-    return json.dumps(_jsonable(value), sort_keys=True, default=str)
+def _hashable(value: Any) -> str:
+    return json.dumps(plain(value), sort_keys=True, default=str)
 
 
 def _deep_merge(base: dict, top: Mapping) -> dict:
@@ -373,245 +351,12 @@ def _deep_merge(base: dict, top: Mapping) -> dict:
     return out
 
 
-def _mapping(value: Any, where: str) -> dict:
-    if value is None:
-        return {}
-    if not isinstance(value, Mapping):
-        raise SpecError(f"{where} must be a mapping (key: value), got {value!r}")
-    return dict(value)
-
-
-def _check_keys(mapping: Mapping, known: tuple[str, ...], where: str) -> None:
-    for key in mapping:
-        if key not in known:
-            raise SpecError(f"{where}: unknown key {key!r}.{did_you_mean(str(key), known)} "
-                            f"Known keys: {', '.join(known)}")
-
-
-def _check_field(key: str, where: str) -> None:
-    known = TrainConfig.field_names()
-    if key.startswith("model_options."):
-        if not key.split(".", 1)[1]:
-            raise SpecError(f"{where}: {key!r} needs an option name after 'model_options.'")
-        return
-    if key in ("dataset",):
-        raise SpecError(f"{where}: {key!r} is set under data:, not here")
-    if key in STUDY_OWNED:
-        raise SpecError(f"{where}: {key!r} is set by the study (search.split_seed, "
-                        f"evaluation.split_seeds/seeds, resources.cpus_per_trial), not here")
-    if key not in known:
-        raise SpecError(f"{where}: unknown config key {key!r}.{did_you_mean(key, known)} "
-                        f"Known keys: {', '.join(k for k in known if k not in STUDY_OWNED)}, "
-                        f"model_options.<name>")
-
-
-def _flat_settings(values: Mapping[str, Any], where: str) -> dict[str, Any]:
-    for key in values:
-        _check_field(str(key), where)
-    return {str(k): v for k, v in values.items()}
-
-
-def _known_models() -> tuple[str, ...]:
-    from ssvae.models import MODELS
-
-    return MODELS.names()
-
-
-def _check_dataset(dataset: str, where: str) -> None:
-    from ssvae.data import DATASETS
-
-    if dataset not in DATASETS:
-        raise SpecError(f"{where}: unknown data set {dataset!r}; known: "
-                        f"{', '.join(DATASETS.names())}." + did_you_mean(dataset, DATASETS.names()))
-
-
-def _check_budget(dataset: str, n: Any, where: str) -> None:
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise SpecError(f"{where}: n_labels={n!r} must be a positive integer")
-    k = BUILTIN_SUBCLASSES.get(dataset)
-    if k and n % k:
-        low, high = max(k, n // k * k), (n // k + 1) * k
-        raise SpecError(f"{where}: n_labels={n} is not divisible by the {k} sub-classes of "
-                        f"{dataset!r} (labels are balanced by sub-class); nearest valid: {low} or {high}")
-
-
-def _settings(cls: type, values: Any, where: str):
-    values = _mapping(values, where)
-    known = tuple(f for f in cls.__dataclass_fields__)
-    _check_keys(values, known, where)
-    out = {}
-    for key, value in values.items():
-        default = cls.__dataclass_fields__[key].default
-        if isinstance(value, list):
-            value = tuple(value)
-        if key == "search_at":
-            value = _mapping(value, f"{where}.search_at")
-        out[key] = value
-        if isinstance(default, bool) and not isinstance(value, bool):
-            raise SpecError(f"{where}.{key}={value!r} must be true or false")
-    return cls(**out)
-
-
-def _int(value: Any, where: str, low: int, high: int | None = None, optional: bool = False) -> None:
-    if value is None and optional:
-        return
-    if isinstance(value, bool) or not isinstance(value, int) or value < low or (high is not None and value > high):
-        rng = f">= {low}" + (f" and <= {high}" if high is not None else "")
-        raise SpecError(f"{where}={value!r} must be an integer {rng}")
-
-
-def _number(value: Any, where: str, low: float, high: float | None = None, low_open: bool = False) -> None:
-    ok = not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(value)
-    if ok:
-        ok = (value > low if low_open else value >= low) and (high is None or value <= high)
-    if not ok:
-        rng = (f"> {low}" if low_open else f">= {low}") + (f" and <= {high}" if high is not None else "")
-        raise SpecError(f"{where}={value!r} must be a number {rng}")
-
-
-def _param(model: str, name: str, value: Any, where: str) -> ParamSpec:
-    _check_field(name, where.rsplit(".", 1)[0])
-    value = _mapping(value, where)
-    _check_keys(value, ("type", "low", "high", "log", "step", "choices"), where)
-    kind = value.get("type")
-    if kind not in PARAM_TYPES:
-        raise SpecError(f"{where}.type={kind!r} is not valid; choose one of {', '.join(PARAM_TYPES)}."
-                        + did_you_mean(str(kind), PARAM_TYPES))
-    if kind == "categorical":
-        choices = value.get("choices")
-        if set(value) - {"type", "choices"}:
-            raise SpecError(f"{where}: a categorical parameter takes only choices, got "
-                            f"{sorted(set(value) - {'type', 'choices'})}")
-        if not isinstance(choices, list) or not choices:
-            raise SpecError(f"{where}.choices={choices!r} must be a non-empty list")
-        return ParamSpec(name, kind, choices=tuple(_freeze(c) for c in choices))
-    if "choices" in value:
-        raise SpecError(f"{where}: choices is for type: categorical, not {kind}")
-    low, high, log, step = value.get("low"), value.get("high"), value.get("log", False), value.get("step")
-    for label, v in (("low", low), ("high", high)):
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-            raise SpecError(f"{where}.{label}={v!r} must be a finite number")
-        if kind == "int" and not isinstance(v, int):
-            raise SpecError(f"{where}.{label}={v!r} must be an integer for type: int")
-    if not low < high:
-        raise SpecError(f"{where}: low={low!r} must be < high={high!r}")
-    if not isinstance(log, bool):
-        raise SpecError(f"{where}.log={log!r} must be true or false")
-    if log and low <= 0:
-        raise SpecError(f"{where}: low={low!r} must be > 0 with log: true")
-    if step is not None:
-        _number(step, f"{where}.step", 0, low_open=True)
-        if log:
-            raise SpecError(f"{where}: step and log: true cannot be combined (Optuna)")
-    return ParamSpec(name, kind, low=low, high=high, log=log, step=step)
-
-
-def _check_search(search: SearchSettings, grid: Mapping[str, tuple], fixed: Mapping, where: str) -> None:
-    w = f"{where}: search"
-    _int(search.trials, f"{w}.trials", 1)
-    if search.metric not in SEARCH_METRICS:
-        hint = (" Test metrics never drive the search (DESIGN.md §3); use a validation key."
-                if str(search.metric).startswith("test") else "")
-        raise SpecError(f"{w}.metric={search.metric!r} is not a validation metric; choose one of "
-                        f"{', '.join(SEARCH_METRICS)}.{hint}" + did_you_mean(str(search.metric), SEARCH_METRICS))
-    if search.mode not in (None, "max", "min"):
-        raise SpecError(f"{w}.mode={search.mode!r} must be max or min (or unset: the metric's own)")
-    modes = grid.get("label_mode", (fixed.get("label_mode", TrainConfig.label_mode),))
-    if search.metric == "val_subclass_acc" and "binary" in modes:
-        raise SpecError(f"{w}.metric='val_subclass_acc' is empty in label_mode binary (in this "
-                        f"study); use val_binary_acc, which both label modes report")
-    _int(search.seed, f"{w}.seed", 0)
-    _int(search.n_startup_trials, f"{w}.n_startup_trials", 0)
-    _int(search.split_seed, f"{w}.split_seed", 0)
-    _int(search.max_concurrent, f"{w}.max_concurrent", 1, optional=True)
-    _int(search.max_failures, f"{w}.max_failures", 0, 100)
-    for factor, value in search.search_at.items():
-        if factor not in grid:
-            raise SpecError(f"{w}.search_at: {factor!r} is not a grid factor "
-                            f"({', '.join(grid)}).{did_you_mean(factor, grid)}")
-        if factor == "model":
-            raise SpecError(f"{w}.search_at: each model has its own search space; search_at "
-                            f"names the factors whose best config is reused (e.g. n_labels)")
-        if _freeze(value) not in grid[factor]:
-            raise SpecError(f"{w}.search_at.{factor}={value!r} is not one of the grid's values "
-                            f"{list(grid[factor])}")
-
-
-def _check_asha(asha: AshaSettings, where: str) -> None:
-    w = f"{where}: asha"
-    _int(asha.grace_period, f"{w}.grace_period", 1)
-    _number(asha.reduction_factor, f"{w}.reduction_factor", 1, low_open=True)
-    _int(asha.brackets, f"{w}.brackets", 1, 10)
-    if asha.brackets != 1:
-        raise SpecError(f"{w}.brackets={asha.brackets}: only 1 is supported, since ASHA's rungs "
-                        f"are decided in trial order in one bracket so that the answer does not "
-                        f"depend on machine load (tune/rungs.py)")
-    _int(asha.max_t, f"{w}.max_t", 1, optional=True)
-
-
-def _check_evaluation(ev: EvaluationSettings, where: str) -> None:
-    w = f"{where}: evaluation"
-    if not isinstance(ev.split_seeds, tuple) or not ev.split_seeds:
-        raise SpecError(f"{w}.split_seeds={ev.split_seeds!r} must be a non-empty list of label draws")
-    for s in ev.split_seeds:
-        _int(s, f"{w}.split_seeds[{s!r}]", 0)
-    if len(set(ev.split_seeds)) != len(ev.split_seeds):
-        raise SpecError(f"{w}.split_seeds={list(ev.split_seeds)} repeats a label draw")
-    if not isinstance(ev.seeds, tuple) or not ev.seeds:
-        raise SpecError(f"{w}.seeds={ev.seeds!r} must be a non-empty list (null: follow the label draw)")
-    for s in ev.seeds:
-        _int(s, f"{w}.seeds[{s!r}]", 0, optional=True)
-    if len(set(ev.seeds)) != len(ev.seeds):
-        raise SpecError(f"{w}.seeds={list(ev.seeds)} repeats a seed")
-    _int(ev.max_failures, f"{w}.max_failures", 0, 100)
-
-
-def _check_resources(res: Resources, where: str) -> None:
-    w = f"{where}: resources"
-    _number(res.cpus_per_trial, f"{w}.cpus_per_trial", 0, 1024, low_open=True)
-    _number(res.gpus_per_trial, f"{w}.gpus_per_trial", 0, 16)
-
-
-def _check_configs(spec: AblationSpec, where: str) -> None:
-    """Every cell must make a valid TrainConfig, and every searched value must too (checked at
-    the ends of ranges and for every choice), so no cell fails for a config typo after hours."""
-    from tune.cells import expand_cells  # noqa: PLC0415 (cells imports this module)
-
-    try:
-        cells = expand_cells(spec)
-    except ConfigError as err:
-        raise SpecError(f"{where}: {err}") from None
-    options_check = _model_options_checker()
-    for cell in cells:
-        for p in spec.search_space.get(cell.model, ()):
-            for value in p.values_to_check():
-                try:
-                    cfg = cell.config.replace(**{p.name: value})
-                except (ConfigError, TypeError) as err:
-                    raise SpecError(f"{where}: search_space.{cell.model}.{p.name}: value "
-                                    f"{value!r} is not valid: {err}") from None
-                try:
-                    options_check(cfg.model, cfg.model_options)
-                except (ConfigError, ValueError, TypeError) as err:
-                    raise SpecError(f"{where}: search_space.{cell.model}.{p.name}: value "
-                                    f"{value!r} is not valid: {err}") from None
-        try:
-            options_check(cell.config.model, cell.config.model_options)
-        except (ConfigError, ValueError, TypeError) as err:
-            raise SpecError(f"{where}: cell {cell.name}: {err}") from None
-
-
-def _model_options_checker():
-    from ssvae.models import model_options
-
-    return model_options
-
 
 def spec_to_yaml(spec: AblationSpec) -> str:
-    raw = _jsonable(dict(spec.raw))
+    raw = plain(dict(spec.raw))
     raw["name"] = spec.name
     if spec.smoke:
-        raw["smoke"] = _jsonable(dict(spec.smoke))
+        raw["smoke"] = plain(dict(spec.smoke))
     return yaml.safe_dump(raw, sort_keys=False)
 
 

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import torch
 
+from ssvae.checkpoint import safe_load
+
 from ssvae.config import TrainConfig
 from ssvae.models import build_model
 from ssvae.training_data import run_inputs
@@ -22,6 +24,7 @@ def load_run(argv=None):
     config = TrainConfig.from_dict({**json.loads(saved["config_json"]), "data_root": args.data_root})
     data, hierarchy, _ = run_inputs(config)
     model = build_model(config, data.image_shape, hierarchy.n_classes(config.label_mode))
-    model.load_state_dict(torch.load(args.run / "best" / "model.pt", weights_only=False))
+    # safe loads only: an older run whose M1 head was pickled says how to convert it
+    model.load_state_dict(safe_load(args.run / "best" / "model.pt"))
     model.eval()
     return config, data, model

@@ -7,9 +7,9 @@ an unknown key is an error with a did-you-mean, a bad value names the value and 
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
-from ssvae.config import ConfigError, TrainConfig
+from ssvae.validation import ConfigError
 from ssvae.models.base import SemiSupervisedModel, ModelSpec
 from ssvae.models.gmvae import GMVAE
 from ssvae.models.m1 import M1
@@ -18,6 +18,9 @@ from ssvae.models.m2 import M2
 from ssvae.models.supervised import Supervised
 from ssvae.models.vgg16 import VGG16
 from ssvae.registry import Registry, did_you_mean
+
+if TYPE_CHECKING:
+    from ssvae.config import TrainConfig
 
 MODELS: Registry[type[SemiSupervisedModel]] = Registry("model")
 for _name, _cls in (("m1", M1), ("m2", M2), ("m1m2", M1M2), ("gmvae", GMVAE),

@@ -19,12 +19,14 @@ probabilities for the binary metric).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar, NamedTuple
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 import torch
 from torch import nn
 
-from ssvae.config import TrainConfig
+if TYPE_CHECKING:
+    from ssvae.config import TrainConfig
+
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ssvae.config import _check_choice, _check_float
+from ssvae.validation import check_choice, check_float
 from ssvae.models.base import LossOutput, ModelSpec, SemiSupervisedModel
 from ssvae.nets import (Decoder, gaussian_kl, make_encoder, make_likelihood, reparameterize,
                         resolve_likelihood, split_gaussian)
@@ -30,12 +30,12 @@ class GMVAEOptions:
     gaussian_sigma: float | None = None  # Gaussian likelihood: None = learned per channel
 
     def __post_init__(self) -> None:
-        _check_choice("model_options.means", self.means, MEANS)
-        _check_float("model_options.mean_spread", self.mean_spread, 0.0, 1e3, low_open=True)
-        _check_choice("model_options.unlabelled_kl", self.unlabelled_kl, UNLABELLED_KL)
-        _check_float("model_options.cls_weight", self.cls_weight, 0.0, 1e6)
-        _check_float("model_options.rejection_recon_weight", self.rejection_recon_weight, 0.0, 1e6)
-        _check_float("model_options.gaussian_sigma", self.gaussian_sigma, 0.0, 1e3,
+        check_choice("model_options.means", self.means, MEANS)
+        check_float("model_options.mean_spread", self.mean_spread, 0.0, 1e3, low_open=True)
+        check_choice("model_options.unlabelled_kl", self.unlabelled_kl, UNLABELLED_KL)
+        check_float("model_options.cls_weight", self.cls_weight, 0.0, 1e6)
+        check_float("model_options.rejection_recon_weight", self.rejection_recon_weight, 0.0, 1e6)
+        check_float("model_options.gaussian_sigma", self.gaussian_sigma, 0.0, 1e3,
                      low_open=True, optional=True)
 
 

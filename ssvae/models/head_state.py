@@ -23,6 +23,17 @@ class HeadStateError(ValueError):
     """A stored head that cannot be encoded or decoded; the message says why."""
 
 
+# Estimator classes of ssvae's own that a head may hold; each registers itself where it is
+# defined (``allow``), so this module imports no model (M1 imports it).
+_OWN_CLASSES: list[type] = []
+
+
+def allow(cls: type) -> type:
+    """Let a stored head hold ``cls`` (a class decorator for ssvae's own estimators)."""
+    _OWN_CLASSES.append(cls)
+    return cls
+
+
 def head_classes() -> dict[str, type]:
     """The estimator classes a stored head may contain, by ``module.QualName``."""
     from sklearn.calibration import CalibratedClassifierCV, _CalibratedClassifier, _SigmoidCalibration
@@ -31,10 +42,8 @@ def head_classes() -> dict[str, type]:
     from sklearn.preprocessing import LabelBinarizer
     from sklearn.svm import SVC
 
-    from ssvae.models.m1 import SoftmaxSVC
-
-    classes = (LogisticRegression, MLPClassifier, SVC, SoftmaxSVC, CalibratedClassifierCV,
-               _CalibratedClassifier, _SigmoidCalibration, LabelBinarizer)
+    classes = (LogisticRegression, MLPClassifier, SVC, CalibratedClassifierCV,
+               _CalibratedClassifier, _SigmoidCalibration, LabelBinarizer, *_OWN_CLASSES)
     return {f"{c.__module__}.{c.__qualname__}": c for c in classes}
 
 

@@ -8,7 +8,7 @@ import torch
 from sklearn.svm import SVC
 
 from ssvae.checkpoint import CheckpointError
-from ssvae.config import ConfigError, _check_choice, _check_float, _check_int
+from ssvae.validation import ConfigError, check_choice, check_float, check_int
 from ssvae.models import head_state
 from ssvae.models.base import LossOutput, ModelSpec, SemiSupervisedModel, Stage
 from ssvae.nets import (Decoder, gaussian_kl, make_encoder, make_likelihood, reparameterize,
@@ -26,14 +26,15 @@ class M1Options:
     gaussian_sigma: float | None = None  # Gaussian likelihood: None = learned per channel
 
     def __post_init__(self) -> None:
-        _check_choice("model_options.head", self.head, HEADS)
-        _check_float("model_options.head_c", self.head_c, 0.0, 1e6, low_open=True)
-        _check_int("model_options.head_hidden", self.head_hidden, 1, 100000)
-        _check_float("model_options.head_alpha", self.head_alpha, 0.0, 1e3)
-        _check_float("model_options.gaussian_sigma", self.gaussian_sigma, 0.0, 1e3,
+        check_choice("model_options.head", self.head, HEADS)
+        check_float("model_options.head_c", self.head_c, 0.0, 1e6, low_open=True)
+        check_int("model_options.head_hidden", self.head_hidden, 1, 100000)
+        check_float("model_options.head_alpha", self.head_alpha, 0.0, 1e3)
+        check_float("model_options.gaussian_sigma", self.gaussian_sigma, 0.0, 1e3,
                      low_open=True, optional=True)
 
 
+@head_state.allow
 class SoftmaxSVC(SVC):
     """An SVC whose probabilities are a softmax of its one-vs-rest margins (for labelled sets too
     small for cross-validated calibration)."""
@@ -57,10 +58,9 @@ class M1(SemiSupervisedModel):
       labelled images, unscaled: the prior N(0, I) already gives the units a common scale. Per-unit
       standardisation on the labelled set is harmful here: most units of such a VAE are inactive
       (E[z_u|x] ≈ 0, std ≈ 0.015 over images; ~40 of 50 on MNIST) or near-zero with rare large
-      values, and their variance over 100 labelled images says nothing about the test images.
-      MNIST, 100 labels, split_seed 0, one M1, test accuracy standardised -> unscaled: logistic
-      regression 28.0 -> 60.2 %, RBF SVM 20.3 -> 67.8 %, MLP 26.7 -> 53.2 %
-      (results/mnist_anchor/m1_heads.py). ``classify`` returns the head's probabilities
+      values, and their variance over 100 labelled images says nothing about the test images
+      (measured: ``results/mnist_anchor/README.md``, "M1's head on unscaled features").
+      ``classify`` returns the head's probabilities
       (uniform before the head is fitted).
       The head is saved in the state dict as tensors and plain data (``get_extra_state``,
       ``ssvae/models/head_state.py``), never as a pickle, so ``weights_only`` loads hold it.

@@ -10,7 +10,7 @@ from typing import Any, Mapping
 import torch
 
 from ssvae.checkpoint import safe_load
-from ssvae.config import ConfigError, _check_choice, _check_float, _check_int
+from ssvae.validation import ConfigError, check_choice, check_float, check_int
 from ssvae.models.base import Batch, LossOutput, ModelSpec, SemiSupervisedModel, Stage
 from ssvae.models.m1 import M1, M1Options
 from ssvae.models.m2 import ALPHA_SCALES, M2, M2Options
@@ -36,8 +36,8 @@ class M1M2Options:
     m2_hidden_layers: int = 2            # their hidden layers (Kingma et al.'s code: 1 of 300)
 
     def __post_init__(self) -> None:
-        _check_float("model_options.alpha", self.alpha, 0.0, 1e6)
-        _check_choice("model_options.alpha_scale", self.alpha_scale, ALPHA_SCALES)
+        check_float("model_options.alpha", self.alpha, 0.0, 1e6)
+        check_choice("model_options.alpha_scale", self.alpha_scale, ALPHA_SCALES)
         if self.m1_checkpoint is not None and not (isinstance(self.m1_checkpoint, str)
                                                    and os.path.isfile(self.m1_checkpoint)):
             raise ConfigError(f"model_options.m1_checkpoint={self.m1_checkpoint!r} is not a file; give "
@@ -46,14 +46,14 @@ class M1M2Options:
             if not isinstance(getattr(self, name), bool):
                 raise ConfigError(f"model_options.{name}={getattr(self, name)!r} must be true or false")
         for name in ("gaussian_sigma", "z1_sigma"):
-            _check_float(f"model_options.{name}", getattr(self, name), 0.0, 1e3, low_open=True, optional=True)
-        _check_float("model_options.classifier_dropout", self.classifier_dropout, 0.0, 0.95)
-        _check_choice("model_options.z1_variance", self.z1_variance, Z1_VARIANCES)
+            check_float(f"model_options.{name}", getattr(self, name), 0.0, 1e3, low_open=True, optional=True)
+        check_float("model_options.classifier_dropout", self.classifier_dropout, 0.0, 0.95)
+        check_choice("model_options.z1_variance", self.z1_variance, Z1_VARIANCES)
         if self.z1_variance == "per_example" and self.z1_sigma is not None:
             raise ConfigError(f"model_options.z1_sigma={self.z1_sigma!r} fixes σ of p(z1|y,z2), but "
                               "z1_variance='per_example' has the decoder give it; drop one of them")
-        _check_float("model_options.active_std", self.active_std, 0.0, 1e3, low_open=True, optional=True)
-        _check_int("model_options.m2_hidden_dim", self.m2_hidden_dim, 1, 65536, optional=True)
+        check_float("model_options.active_std", self.active_std, 0.0, 1e3, low_open=True, optional=True)
+        check_int("model_options.m2_hidden_dim", self.m2_hidden_dim, 1, 65536, optional=True)
         check_mlp_layers(self.m2_hidden_layers, "model_options.m2_hidden_layers")
 
 
@@ -87,48 +87,25 @@ class M1M2(SemiSupervisedModel):
     ``standardise_z1`` (default): M2 models z1' = (z1 - m) / s, with per-dimension m, s measured
     once on the first training batch of stage m2 (labelled + unlabelled images) and kept in the
     state dict (``z1_mean``, ``z1_std``). An affine change of variables, so the model is the same;
-    it matters in practice: a VAE with partly collapsed posterior gives E[z1|x] of scale ~0.01,
-    which M2's nets (default init) barely learn from. Per-unit scaling also lifts the inactive
-    units (E[z1_u|x] ≈ 0, std ≈ 0.015; ~40 of 50 on MNIST) to unit variance. One scale shared by
-    all units was tried instead and rejected: it leaves those units tiny, M2's learned Gaussian
-    likelihood then weights them by 1/σ² with σ → 0 (training loss below −180 nats), and on MNIST
-    (100 labels, split_seed 0, the same M1) validation accuracy peaked at 84.2 % (epoch 20, no
-    gain in the next 15) against 89.1 % at epoch 35 and rising with per-unit scaling
-    (results/mnist_anchor/README.md).
-    Digits, 50 labels, split_seed 0 (``python -m ssvae.train --dataset digits --model m1m2
-    --n-labels 50 --epochs 50 --patience 10 --threads 1``): test accuracy 16.4 % without
-    scaling, 77.7 % per unit, 79.1 % with one shared scale.
+    it matters because a VAE with a partly collapsed posterior gives E[z1|x] of scale ~0.01, which
+    M2's nets (default init) barely learn from, and per-unit scaling lifts inactive units to unit
+    variance. One scale shared by all units leaves those units tiny, and M2's learned Gaussian
+    likelihood then weights them by 1/σ² with σ → 0.
     With ``sample_z1`` (the paper's recipe: M2 is trained on samples of M1's posterior) m and s
     are those of the samples: an inactive unit's samples are prior noise of std ≈ 1, so s ≈ 1
-    for it, and E[z1_u|x] at test time stays ≈ 0 after scaling. (Scaling samples by the spread of
-    the means instead would blow that noise up ~70-fold.) On MNIST with 100 labels it learned more
-    slowly than the means: after 13 epochs every draw trailed the default's validation curve.
+    for it, and E[z1_u|x] at test time stays ≈ 0 after scaling.
     ``active_std`` (e.g. 0.1, the activity threshold of Burda et al. 2016: Cov_x(E[z_u|x]) >
     0.01) leaves M1's inactive units out of M2: units whose E[z1_u|x] has a std at or below it
     over that first batch are set to 0 in M2's inputs and left out of p(z1|y,z2) (a masked
     Gaussian likelihood). Such a unit's posterior is its prior, so it carries no information
-    about x, yet after per-unit scaling it is as large as an active one: with 100 labels
-    q(y|z1) can fit noise in it. (On the MNIST M1 of results/mnist_anchor, 10 of 50 units are
-    active; a logistic regression on the scaled features of the 100 labels gains 5-11 pp of
-    test accuracy on each of 3 draws when the other 40 are dropped:
-    results/mnist_anchor/m1_active_probe.py. M2 itself did worse without them: at epoch 13
-    every draw trailed the default's validation accuracy, draw 0 by 15 pp (72.1 against 87.0 %).
-    Off by default; results/mnist_anchor/README.md.)
+    about x, yet after per-unit scaling it is as large as an active one. Off by default.
     ``z1_variance``: ``per_unit`` (default) gives p(z1|y,z2) one σ per unit of z1 (learned, or
     ``z1_sigma``); ``per_example`` has M2's decoder give σ(y, z2) beside the mean, as the
-    "Gaussian MLP" decoders of Kingma et al. 2014 do (``PerExampleGaussianLikelihood``). On
-    MNIST (100 labels, draw 0, the same M1) it trailed the default (validation 82.5 / 85.3 % at
-    epochs 10 / 15 against 84.2 / 87.7 %), then swung (63.7 % at epoch 20) while M2's training
-    loss fell below 0 nats, σ shrinking on z1; stopped at epoch 24 (results/mnist_anchor/README.md).
-    Kingma et al.'s code combines the three (active units only, sampled z1, per-example σ); on
-    this M1 (10 active units) that trailed far behind (draw 0: best 72.3 % by epoch 7, against
-    77.6 % at epoch 5 and 84.2 % at 10 for the default).
+    "Gaussian MLP" decoders of Kingma et al. 2014 do (``PerExampleGaussianLikelihood``).
     ``m2_hidden_dim`` / ``m2_hidden_layers`` size M2's three mlp nets apart from M1's (default:
-    M1's ``hidden_dim``, 2 hidden layers). Kingma et al.'s code used 1 hidden layer of 300 units
-    at 100 labels: on MNIST (100 labels, the same M1) it ran ~4x faster per epoch on the CPU but
-    trailed the default at equal epochs on every draw (epoch 40: 87.4 / 92.8 / 92.7 % against
-    89.2 / 95.2 / 94.4 %). A 1000-wide M2 (with dropout 0.5 and a labelled batch of 100) ended
-    level with the 500-wide one (results/mnist_anchor/m1m2_combo/).
+    M1's ``hidden_dim``, 2 hidden layers).
+    Why these defaults (the measurements behind each choice, with their commands):
+    ``results/mnist_anchor/README.md``, section "Why M1+M2's defaults".
     ``config.classifier`` must be ``mlp``: q(y|z1) acts on latent vectors.
 
     Labelled images ARE in the unlabelled pool: stage m1 is an unsupervised VAE on every image as

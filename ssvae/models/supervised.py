@@ -6,7 +6,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from ssvae.config import _check_choice, _check_float
+from ssvae.validation import check_choice, check_float
 from ssvae.models.base import Batch, LossOutput, ModelSpec, SemiSupervisedModel, Stage
 from ssvae.nets import make_classifier
 
@@ -22,11 +22,11 @@ class SupervisedOptions:
     input_noise: float = 0.0             # std of Gaussian noise added to training inputs
 
     def __post_init__(self) -> None:
-        _check_float("model_options.dropout", self.dropout, 0.0, 0.95)
-        _check_float("model_options.label_smoothing", self.label_smoothing, 0.0, 0.5)
-        _check_choice("model_options.augment", self.augment, AUGMENTS)
-        _check_float("model_options.max_shift", self.max_shift, 0.0, 0.5)
-        _check_float("model_options.input_noise", self.input_noise, 0.0, 1.0)
+        check_float("model_options.dropout", self.dropout, 0.0, 0.95)
+        check_float("model_options.label_smoothing", self.label_smoothing, 0.0, 0.5)
+        check_choice("model_options.augment", self.augment, AUGMENTS)
+        check_float("model_options.max_shift", self.max_shift, 0.0, 0.5)
+        check_float("model_options.input_noise", self.input_noise, 0.0, 1.0)
 
 
 def augment(x: torch.Tensor, mode: str, max_shift: float) -> torch.Tensor:

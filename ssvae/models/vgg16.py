@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ssvae.config import _check_float
+from ssvae.validation import check_float
 from ssvae.models.supervised import Supervised, SupervisedOptions
 
 
@@ -14,7 +14,7 @@ class VGG16Options(SupervisedOptions):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        _check_float("model_options.dropout", self.dropout, 0.0, 0.95)
+        check_float("model_options.dropout", self.dropout, 0.0, 0.95)
 
 
 class VGG16(Supervised):

@@ -21,14 +21,16 @@ labels (``Encoder.forward_all_y``) shares every FLOP that does not depend on y.
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-from ssvae.config import ConfigError, TrainConfig
+from ssvae.validation import ConfigError
 from ssvae.nets.softplus import Softplus, softplus
+
+if TYPE_CHECKING:
+    from ssvae.config import TrainConfig
 
 CONV_CHANNELS = (32, 32, 64, 64)
 MAX_MLP_LAYERS = 8

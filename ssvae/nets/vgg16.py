@@ -18,14 +18,17 @@ from __future__ import annotations
 
 import os
 import warnings
-from typing import Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 from torchvision.models import vgg as tv_vgg
 
-from ssvae.config import ConfigError, TrainConfig
+from ssvae.validation import ConfigError
+
+if TYPE_CHECKING:
+    from ssvae.config import TrainConfig
 
 VGG16_CACHE_NAME = "vgg16-397923af.pth"
 IMAGENET_MEAN = (0.485, 0.456, 0.406)

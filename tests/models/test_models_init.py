@@ -44,7 +44,7 @@ BAD_VALUES = [
     ("m1", "head_alpha", -1.0, ">= 0.0"), ("m1", "gaussian_sigma", -1.0, "> 0.0"),
     ("m1m2", "alpha", float("nan"), "finite"), ("m1m2", "alpha_scale", "x", "paper, labelled, none"),
     ("m1m2", "m1_checkpoint", "/no/such/file.pt", "is not a file"),
-    ("m1m2", "sample_z1", "yes", "true or false"), ("m1m2", "active_std", 0, "must be > 0"), ("m1m2", "standardise_z1", 1, "true or false"),
+    ("m1m2", "sample_z1", "yes", "true or false"), ("m1m2", "active_std", 0, "must be a number > 0"), ("m1m2", "standardise_z1", 1, "true or false"),
     ("m1m2", "gaussian_sigma", 0.0, "> 0.0"),
     ("m1m2", "z1_sigma", -2.0, "> 0.0"), ("m1m2", "classifier_dropout", -0.1, ">= 0.0"),
     ("m1m2", "z1_variance", "per_sample", "per_unit, per_example"),

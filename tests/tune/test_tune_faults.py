@@ -25,6 +25,7 @@ def read_csv(path: Path) -> list[dict[str, str]]:
     ({"grid": {"model": ["supervised"], "hierarchy": ["low_high", "no_such_hierarchy"]}},
      "no_such_hierarchy"),
     ({"grid": {"model": ["supervised"], "n_labels": [50, 5000]}}, "n_labels=5000"),
+    ({"grid": {"model": ["supervised"], "n_labels": [55, 200]}}, "nearest valid: 50 or 60"),
 ])
 def test_what_the_data_cannot_satisfy_fails_before_ray(tmp_path, monkeypatch, capsys, change,
                                                         named):

@@ -11,7 +11,7 @@ import pytest
 
 from ssvae.results import RESULT_COLUMNS
 from tune.cells import expand_cells
-from tune.runner import HISTORY_COLUMNS
+from tune.cell_search import HISTORY_COLUMNS
 from tune.search import main
 from tune.spec import load_spec
 
