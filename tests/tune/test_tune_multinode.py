@@ -28,7 +28,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.tune.conftest import REPO, kill_group, start_search
+from tests.tune.conftest import REPO, STARTED, kill_group, start_search
 from tests.tune.loopback_cluster import LoopbackCluster, free_port, kill_tree, process_tree
 from tests.tune.s3_server import S3Server
 from tune import ray_session
@@ -54,18 +54,6 @@ STUDY = "multinode-smoke"
 SLOW = {"SSVAE_SLOW_TRIAL": "*:2"}
 BUCKET = "ssvae-test"
 PHASE_S = 300            # upper bounds on a phase under CI load, not timings
-STARTED: list[subprocess.Popen] = []
-
-
-@pytest.fixture(autouse=True)
-def _no_driver_left():
-    """Whatever happens in a test, no driver it started outlives it."""
-    yield
-    while STARTED:
-        proc = STARTED.pop()
-        if proc.poll() is None:
-            kill_group(proc, signal.SIGKILL)
-            proc.wait(timeout=30)
 
 
 @pytest.fixture(scope="module")
