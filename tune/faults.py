@@ -11,7 +11,9 @@ the driver, so the kill lands exactly there. Points:
 - ``analysis``: the driver is about to write the analysis.
 
 ``SSVAE_SLOW_TRIAL=INDEX:SECONDS`` delays every report of search trial INDEX (artificial load
-for the test that trials arriving in another order give the same answer).
+for the test that trials arriving in another order give the same answer); INDEX ``*`` delays
+every trial's (a trial then stays long enough on its node for the multi-node tests to lose the
+node while it trains).
 
 Unset (the normal case), ``reached`` and ``slow`` do nothing.
 """
@@ -56,7 +58,7 @@ def slow(index: int) -> None:
     spec = os.environ.get("SSVAE_SLOW_TRIAL")
     if spec:
         which, _, seconds = spec.partition(":")
-        if int(which) == index:
+        if which == "*" or int(which) == index:
             time.sleep(float(seconds or 1))
 
 

@@ -90,6 +90,10 @@ class OrderedRungs(FIFOScheduler):
         decision = TrialScheduler.CONTINUE
         if t is not None and value is not None:
             rung = self._record(track, int(t), float(value))
+            if rung is None and int(t) in track.values:
+                # A restarted trial reports a rung again: the decision taken there holds (a
+                # trial stopped at it must not train on), or is taken now if it was pending.
+                rung = int(t)
             if rung is not None:
                 decision = self._decide(k, rung)
                 if decision is None:               # lower trials not past the rung yet
@@ -103,7 +107,10 @@ class OrderedRungs(FIFOScheduler):
         self._resolve(tune_controller)
 
     def on_trial_error(self, tune_controller, trial: Trial) -> None:
-        # Tune calls this for a final failure only (a retried one goes through recovery).
+        # Tune calls this also for a trial it is about to retry (lost with its node; it is
+        # requeued and runs again, replaying its epochs): that trial has not ended.
+        if trial.should_recover():
+            return
         self._end(trial)
         self._resolve(tune_controller)
 

@@ -60,3 +60,17 @@ def kill_group(proc: subprocess.Popen, sig: int = signal.SIGKILL) -> None:
         os.killpg(proc.pid, sig)
     except ProcessLookupError:
         pass
+
+
+STARTED: list[subprocess.Popen] = []    # drivers a test started (it appends them)
+
+
+@pytest.fixture(autouse=True)
+def _no_driver_left():
+    """Whatever happens in a test, no driver it started (listed in STARTED) outlives it."""
+    yield
+    while STARTED:
+        proc = STARTED.pop()
+        if proc.poll() is None:
+            kill_group(proc, signal.SIGKILL)
+            proc.wait(timeout=30)

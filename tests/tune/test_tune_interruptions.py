@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.tune.conftest import kill_group, search_env, start_search
+from tests.tune.conftest import STARTED, kill_group, search_env, start_search
 from tune.soak import study_answer
 
 pytestmark = pytest.mark.ray
@@ -33,20 +33,6 @@ SPEC = {
     "resources": {"cpus_per_trial": 1, "gpus_per_trial": 0},
 }
 PHASE_S = 600        # upper bounds on a phase under CI load, not timings
-
-
-STARTED: list[subprocess.Popen] = []
-
-
-@pytest.fixture(autouse=True)
-def _no_driver_left():
-    """Whatever happens in a test, no driver it started outlives it."""
-    yield
-    while STARTED:
-        proc = STARTED.pop()
-        if proc.poll() is None:
-            kill_group(proc, signal.SIGKILL)
-            proc.wait(timeout=30)
 
 
 class Study:

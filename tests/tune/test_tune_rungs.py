@@ -60,35 +60,62 @@ def sequential(values: dict[int, list[float]], rf: float = 2) -> dict[int, int]:
     return end
 
 
-def simulate(values: dict[int, list[float]], seed: int) -> dict[int, int]:
-    """Feed the trials' results to the scheduler in a random interleaving."""
+def simulate(values: dict[int, list[float]], seed: int, fail_p: float = 0.0) -> dict[int, int]:
+    """Feed the trials' results to the scheduler in a random interleaving. With ``fail_p``, a
+    running trial is lost now and then (its node died; sometimes after saving an epoch it had
+    not reported) and requeued as Tune does (on_trial_error, PENDING, on_trial_add); when it
+    runs again it reports its finished epochs again, as tune.trainable does."""
     scheduler = OrderedRungs(time_attr="t", metric="v", mode="max", max_t=T, grace_period=1,
                              reduction_factor=2)
-    trials = [Trial("train", config={INDEX: k}, stub=True) for k in sorted(values)]
+    trials = [Trial("train", config={INDEX: k}, stub=True, max_failures=5)
+              for k in sorted(values)]
     ctl = Controller(scheduler, trials)
     for trial in trials:
         scheduler.on_trial_add(ctl, trial)
         trial.set_status(Trial.RUNNING)
     done = {k: 0 for k in values}
     rng = random.Random(seed)
-    while True:
-        running = [t for t in trials if t.status == Trial.RUNNING]
-        if not running:
-            trial = scheduler.choose_trial_to_run(ctl)
-            if trial is None:
-                break
-            assert trial.status == Trial.PAUSED
-            trial.set_status(Trial.RUNNING)
-            continue
-        trial = rng.choice(running)
+    failures = 0
+
+    def apply(trial: Trial, decision: str) -> bool:
+        """Tune's handling of a decision; True when the trial goes on running."""
         k = trial.config[INDEX]
-        done[k] += 1
-        decision = scheduler.on_trial_result(ctl, trial, {"t": done[k], "v": values[k][done[k] - 1]})
         if decision == TrialScheduler.STOP or (decision == TrialScheduler.CONTINUE and done[k] == T):
             trial.set_status(Trial.TERMINATED)
             scheduler.on_trial_complete(ctl, trial, {})
         elif decision == TrialScheduler.PAUSE:
             trial.set_status(Trial.PAUSED)
+        return trial.status == Trial.RUNNING
+
+    while True:
+        running = [t for t in trials if t.status == Trial.RUNNING]
+        waiting = any(t.status == Trial.PENDING for t in trials)
+        if not running or (waiting and rng.random() < 0.3):
+            trial = scheduler.choose_trial_to_run(ctl)
+            if trial is None:
+                if not running:
+                    break
+                continue
+            restarted = trial.status == Trial.PENDING
+            trial.set_status(Trial.RUNNING)
+            k = trial.config[INDEX]
+            for t in range(1, done[k] + 1) if restarted else ():   # the finished epochs again
+                if not apply(trial, scheduler.on_trial_result(ctl, trial, {"t": t, "v": values[k][t - 1]})):
+                    break
+            continue
+        trial = rng.choice(running)
+        k = trial.config[INDEX]
+        if failures < 4 and rng.random() < fail_p:
+            failures += 1
+            if done[k] < T - 1 and rng.random() < 0.5:
+                done[k] += 1                     # saved, never reported
+            trial.run_metadata.num_failures += 1     # what Tune's Trial.handle_error counts
+            scheduler.on_trial_error(ctl, trial)
+            trial.set_status(Trial.PENDING)
+            scheduler.on_trial_add(ctl, trial)
+            continue
+        done[k] += 1
+        apply(trial, scheduler.on_trial_result(ctl, trial, {"t": done[k], "v": values[k][done[k] - 1]}))
     assert all(t.status == Trial.TERMINATED for t in trials), "a trial was left behind"
     return done
 
@@ -100,6 +127,17 @@ def test_any_arrival_order_gives_the_rule_in_trial_order(case):
     expected = sequential(values)
     for seed in range(5):
         assert simulate(values, seed) == expected
+
+
+@pytest.mark.parametrize("case", range(4))
+def test_trials_lost_with_their_node_and_retried_give_the_rule_in_trial_order(case):
+    """Tune calls on_trial_error also for a trial it retries: the retried trial is not ended
+    (the others wait for it at its rungs), and a rung it reports again keeps its decision."""
+    rng = np.random.default_rng(100 + case)
+    values = {k: list(np.maximum.accumulate(rng.random(T))) for k in range(5)}
+    expected = sequential(values)
+    for seed in range(8):
+        assert simulate(values, seed, fail_p=0.15) == expected
 
 
 def test_a_trial_that_ends_before_a_rung_does_not_hold_the_others():
