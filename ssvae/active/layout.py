@@ -6,9 +6,8 @@
     OUT/HOW_TO_LABEL.txt                these instructions
 
 To label an image, move it from ``unlabelled/`` into its class folder; remove class folders
-left empty. ``OUT`` is then a tree of ``ssvae/data/folder.py`` (``--dataset folder
---data-root OUT``): moved images are labelled, the rest stay unlabelled. Copy the class folders
-into your own tree to train on all your labels. A sub-class name that cannot be a folder name
+left empty. ``OUT`` is then a tree of ``ssvae/data/folder.py``: moved images are labelled, the
+rest stay unlabelled. Copy the class folders into your own tree to train on all your labels. A sub-class name that cannot be a folder name
 (``T-shirt/top``) is written with ``/`` replaced by ``-``.
 """
 from __future__ import annotations
@@ -76,8 +75,8 @@ def write_layout(out: str | os.PathLike, folder: str | os.PathLike, files: Seque
     partial.replace(out / RANKING)
     (out / INSTRUCTIONS).write_text(
         f"Label the {min(n, len(order))} images in {UNLABELLED_DIR}/ (best first): move each into "
-        f"its class folder <super-class>/<sub-class>/.\nRemove class folders you left empty. "
-        f"Then train on this folder (python -m ssvae.train --dataset folder --data-root {out}) "
-        f"or copy the class folders into your own tree.\n{RANKING} lists every ranked image "
-        f"with its scores (larger = more worth labelling).\n")
+        f"its class folder <super-class>/<sub-class>/, and remove the class folders you left "
+        f"empty.\nThis folder is then a folder data set tree (the moved images labelled, the "
+        f"rest unlabelled): copy its class folders into your training tree and train again.\n"
+        f"{RANKING} lists every ranked image with its scores (larger = more worth labelling).\n")
     return out

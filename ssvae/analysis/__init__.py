@@ -103,7 +103,8 @@ def analyse(results_dirs: str | Path | Sequence[str | Path], out: str | Path | N
         written["positive_rate"] = out / "positive_rate.csv"
         write_summary(shifted, written["positive_rate"])
     moderation = moderation_section(
-        moderation_table(runs), shifted, positive_rate, figures["moderation"], score_notes, out)
+        moderation_table(runs), shifted, positive_rate, figures["moderation"], score_notes, out,
+        sorted({s.positive_name for s in scores.values()}))
 
     images, image_notes = collect_images(runs, out / "images")
     write_report(out / "report.md", results=results, table=table, metric=metric, command=command,

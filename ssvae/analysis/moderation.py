@@ -119,15 +119,17 @@ def at_positive_rate(runs: pd.DataFrame, scores: dict[int, TestScores], rate: fl
 
 
 def section(table: pd.DataFrame, shifted: pd.DataFrame | None,
-            rate: float | None, figures: list[Path], notes: list[str], out: Path) -> list[str]:
+            rate: float | None, figures: list[Path], notes: list[str], out: Path,
+            positives: list[str] = ()) -> list[str]:
     """The report's moderation section (markdown lines; figure paths relative to ``out``)."""
     L = ["## Moderation metrics (test set)", ""]
     if table.empty:
         return L + ["No run in these tables has the moderation columns (`test_pr_auc`, ...): "
                     "they were trained before issue 26. Rerun the study to fill them (its "
                     "checkpoints hold no test scores to recompute them from).", ""]
-    L += ["Positive super-class: the first of the hierarchy (`mixed`: target, MNIST: low; "
-          "folder data: the first super-class folder by name). PR-AUC is average precision; recall @ P90/P95 the most "
+    named = f" (here: {', '.join(f'`{p}`' for p in positives)})" if positives else ""
+    L += [f"Positive super-class: the first of the hierarchy{named}; `mixed`: target, MNIST: "
+          "low, folder data: the first super-class folder by name. PR-AUC is average precision; recall @ P90/P95 the most "
           "recall at precision >= 0.90/0.95; ECE the top-label expected calibration error of "
           "the super-class probabilities, 15 bins (0 is perfect); acc @ c % cov. the binary "
           "accuracy on the c % of test images with the lowest rejection score. Mean ± std "
