@@ -10,7 +10,8 @@ every image and a folder layout (``ssvae/active/layout.py``) holding copies of t
 move each into its class folder and the folder data set reads the labels back.
 
 Models trained on the same classes are compared on those (sub-classes for ``subclass`` models);
-otherwise on the super-classes, which must then be the same for all. Unreadable files are skipped
+otherwise, or with ``--on superclasses``, on the super-classes, which must then be the same for
+all. Unreadable files are skipped
 and counted on the console.
 """
 from __future__ import annotations
@@ -117,6 +118,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="a new (or empty) folder for the ranking and the layout to fill")
     parser.add_argument("--rank-by", choices=RANK_BY, default=None,
                         help="default: entropy with one checkpoint, disagreement with several")
+    parser.add_argument("--on", choices=("classes", "superclasses"), default="classes",
+                        help="score the classes the models were trained on (sub-classes for "
+                             "subclass models), or only the super-class decision")
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     return parser
 
@@ -144,7 +148,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         device = resolve_device(args.device)
         predictors = [load_best(c, device) for c in args.checkpoint]
-        space = class_space(predictors)
+        space = "superclasses" if args.on == "superclasses" else class_space(predictors)
         files, probs, bad = score_folder(predictors, args.folder, space)
         if not files:
             raise ValueError(f"--folder {args.folder} holds no readable image "

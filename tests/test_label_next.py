@@ -121,3 +121,12 @@ def test_errors_are_named_before_any_model_loads(checkpoints, folder_tree, tmp_p
     assert main(["--checkpoint", str(tmp_path), "--folder", pool, "--n", "2",
                  "--out", str(tmp_path / "o2")]) == 2
     assert "has no predictor.json" in capsys.readouterr().err
+
+
+def test_on_superclasses_scores_the_super_class_decision(checkpoints, folder_tree, tmp_path):
+    out = tmp_path / "next"
+    assert main(["--checkpoint", checkpoints[0], "--folder", str(folder_tree / "unlabelled"),
+                 "--n", "2", "--out", str(out), "--on", "superclasses"]) == 0
+    rows = _ranking(out)
+    assert "guess_subclass" not in rows[0]
+    assert all(float(r["entropy"]) <= np.log(2) + 1e-6 for r in rows)     # two super-classes

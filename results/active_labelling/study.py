@@ -7,7 +7,8 @@ Fashion-MNIST, ``mixed`` hierarchy. Per label draw d (split_seed d): the balance
 split of d; then ``--rounds`` rounds of ``--step`` labels each, in every arm:
 - ``random``: drawn uniformly from the images not yet labelled (local RNG seeded by d);
 - ``entropy``: the images the current model is least sure of (entropy of q(y|x));
-- ``disagreement``: where two models (training seeds d and d + 1000) disagree most.
+- ``disagreement``: where two models (training seeds d and d + 1000) disagree most;
+- ``entropy_super``: the least sure super-class decision (entropy of the summed q(y|x)).
 The labels of chosen images are the data set's true labels (a simulated labeller). After every
 round each arm's model is retrained from scratch on its labels, with the same training seed in
 every arm. Judged on binary test accuracy (the full 10,000 test images), selected on validation.
@@ -57,9 +58,15 @@ def train(base, labelled, pool, val, seed: int, tag: str, work: Path):
     return metrics, load_best(work / tag / "best").model
 
 
-def choose(models, base, candidates: np.ndarray, n: int, by: str) -> np.ndarray:
-    probs = [class_probabilities(m, base.train_x[torch.from_numpy(candidates)],
-                                 torch.device("cpu")).numpy() for m in models]
+def choose(models, base, candidates: np.ndarray, n: int, arm: str) -> np.ndarray:
+    """The ``n`` candidates ranked first for ``arm`` (``*_super``: on the super-class
+    probabilities, as ``python -m ssvae.label_next --on superclasses``)."""
+    by, _, on = arm.partition("_")
+    hierarchy = base.hierarchies["mixed"]
+    probs = []
+    for m in models:
+        p = class_probabilities(m, base.train_x[torch.from_numpy(candidates)], torch.device("cpu"))
+        probs.append((hierarchy.collapse_probs(p) if on == "super" else p).numpy())
     return candidates[rank(acquisition_scores(probs), by, len(models))[:n]]
 
 
@@ -87,7 +94,8 @@ def main(argv=None) -> int:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--step", type=int, default=100)
     parser.add_argument("--arms", nargs="+", default=["random", "entropy", "disagreement"],
-                        choices=["random", "entropy", "margin", "disagreement"])
+                        choices=["random", "entropy", "margin", "disagreement", "entropy_super",
+                                 "margin_super"])
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     table = args.out / "runs.csv"
@@ -130,7 +138,7 @@ def main(argv=None) -> int:
                         metrics = {**metrics, "wall_s": round(time.time() - t0, 1)}
                         if r == 0:
                             models["r0"] = (metrics, models[arm])
-                    if arm == "entropy" or arm == "margin":
+                    if arm.startswith(("entropy", "margin")):
                         models[arm] = models[arm][:1]        # one model: its own uncertainty
                     if key not in done:
                         counts = np.bincount(y[labels[arm]], minlength=base.n_subclasses)
