@@ -148,7 +148,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         device = resolve_device(args.device)
         predictors = [load_best(c, device) for c in args.checkpoint]
-        space = "superclasses" if args.on == "superclasses" else class_space(predictors)
+        space = class_space(predictors)          # checks the models can be compared at all
+        if args.on == "superclasses":
+            space = "superclasses"
         files, probs, bad = score_folder(predictors, args.folder, space)
         if not files:
             raise ValueError(f"--folder {args.folder} holds no readable image "
