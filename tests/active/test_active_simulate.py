@@ -19,7 +19,8 @@ def test_the_split_labels_exactly_the_chosen_images(tmp_path, monkeypatch):
     # unbalanced: 1 image of each digit, then 9 more of digit 3
     chosen = np.r_[[pool[y[pool] == d][0] for d in range(10)], pool[y[pool] == 3][1:10]]
     data = with_labels(base, chosen, np.setdiff1d(pool, chosen), val, "digits_chosen_test")
-    DATASETS.register("digits_chosen_test")(lambda **_: data)
+    # registered for this test only: the registry is global (tests/data checks its names)
+    monkeypatch.setitem(DATASETS._entries, "digits_chosen_test", lambda **_: data)
     config = TrainConfig(dataset="digits_chosen_test", n_labels=None, label_fraction=1.0,
                          model="supervised")
     data2, _, split = run_inputs(config)
