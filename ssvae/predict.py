@@ -15,6 +15,11 @@ at the model's size and channels, in batches: memory does not grow with the fold
 files are skipped, listed in ``<out stem>.unreadable.csv`` next to ``--out``, and counted on the
 console (``N unreadable file(s)``, also when N is 0). ``--dataset NAME`` predicts the test part of
 a built-in data set instead (rows named ``NAME:test/<index>``, with the true labels).
+
+``--prior P`` corrects the scores to a known deployment share P of positives (Bayes' rule,
+``ssvae/metrics/prior_shift.py``) from the share the model's labels had; the thresholds are then
+chosen on the validation scores corrected the same way (a monotone change: the same decisions,
+the thresholds in corrected units).
 """
 from __future__ import annotations
 
@@ -32,8 +37,10 @@ from ssvae.deploy.bundle import Predictor, load_best, positive_index, read_manif
 from ssvae.checkpoint import CheckpointError
 from ssvae.data import to_unit
 from ssvae.data.images import IMAGE_EXTENSIONS, decode_image, is_hidden
+from ssvae.deploy.prior_correction import Correction, corrected_thresholds, prior_correction
 from ssvae.deploy.rejection import rejection_scores
 from ssvae.deploy.thresholds import DEFAULT_REJECT_FRACTION, Thresholds, add_goal_flags, goal_from_args
+from ssvae.metrics.prior_shift import check_rate
 
 TOP_K = 3
 
@@ -67,7 +74,7 @@ def _columns(predictor: Predictor, labelled: bool) -> list[str]:
 
 @torch.no_grad()
 def _rows(predictor: Predictor, x: torch.Tensor, names: list[str], positive: int,
-          thresholds: Thresholds) -> list[dict]:
+          thresholds: Thresholds, correct: Correction | None = None) -> list[dict]:
     """CSV rows of uint8 images ``x`` [B, C, H, W]."""
     xb = to_unit(x.to(predictor.device))                         # [B, C, H, W] in [0, 1]
     probs = predictor.model.classify(xb).float()
@@ -76,6 +83,8 @@ def _rows(predictor: Predictor, x: torch.Tensor, names: list[str], positive: int
     h, mode = predictor.hierarchy, predictor.config.label_mode
     p_super = superclass_probs(probs, h, mode)
     score = p_super[:, positive].numpy()
+    if correct is not None:                                      # --prior
+        score = correct(score.astype(np.float64))
     decision = thresholds.decide(score.astype(np.float64), rejection.astype(np.float64))
     rows = []
     for i, name in enumerate(names):
@@ -98,8 +107,8 @@ def _progress(total: int, show: bool):
 
 
 def predict_folder(predictor: Predictor, folder: Path, out: Path, positive: str,
-                   thresholds: Thresholds, batch_size: int = 256, progress: bool = True
-                   ) -> dict[str, int]:
+                   thresholds: Thresholds, batch_size: int = 256, progress: bool = True,
+                   correct: Correction | None = None) -> dict[str, int]:
     """Write ``out`` (and its unreadable side file) for every image under ``folder``; returns
     counts of rows, unreadable files and each decision."""
     c, size, _ = predictor.image_shape
@@ -119,7 +128,8 @@ def predict_folder(predictor: Predictor, folder: Path, out: Path, positive: str,
 
         def flush() -> None:
             if batch:
-                rows = _rows(predictor, torch.from_numpy(np.stack(batch)), names, k, thresholds)
+                rows = _rows(predictor, torch.from_numpy(np.stack(batch)), names, k, thresholds,
+                             correct)
                 writer.writerows(rows)
                 handle.flush()
                 counts["rows"] += len(rows)
@@ -149,7 +159,7 @@ def predict_folder(predictor: Predictor, folder: Path, out: Path, positive: str,
 
 def predict_dataset(predictor: Predictor, name: str, data_root: str | None, out: Path,
                     positive: str, thresholds: Thresholds, batch_size: int = 256,
-                    progress: bool = True) -> dict[str, int]:
+                    progress: bool = True, correct: Correction | None = None) -> dict[str, int]:
     """Like ``predict_folder`` for the test part of a built-in data set (with its labels)."""
     from ssvae.data import load_dataset
 
@@ -169,7 +179,8 @@ def predict_dataset(predictor: Predictor, name: str, data_root: str | None, out:
         for start in range(0, len(data.test_y), batch_size):
             y = data.test_y[start:start + batch_size]
             names = [f"{name}:test/{i}" for i in range(start, start + len(y))]
-            rows = _rows(predictor, data.test_x[start:start + batch_size], names, k, thresholds)
+            rows = _rows(predictor, data.test_x[start:start + batch_size], names, k, thresholds,
+                         correct)
             for row, label in zip(rows, y.tolist()):
                 row["true_subclass"] = h.subclass_names[label]
                 row["true_superclass"] = h.superclass_names[h.sub_to_super[label]]
@@ -197,6 +208,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--reject-fraction", type=float, default=DEFAULT_REJECT_FRACTION,
                         help="share of validation images with the highest rejection score; "
                              "images scoring above them always go to review (0: never)")
+    parser.add_argument("--prior", type=float, metavar="P",
+                        help="the share of positives where the model is used, e.g. 0.01: scores "
+                             "are corrected from the share its labels had (default: no correction)")
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=True)
@@ -205,6 +219,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _check_inputs(args: argparse.Namespace) -> None:
     """Everything cheap to check, before the model loads."""
+    if args.prior is not None:
+        check_rate("--prior", args.prior)
     if args.batch_size < 1:
         raise ValueError(f"--batch-size={args.batch_size} must be >= 1")
     if args.folder is not None and not args.folder.is_dir():
@@ -232,10 +248,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         from ssvae.training.environment import resolve_device
 
         predictor = load_best(args.checkpoint, resolve_device(args.device))
-        thresholds = predictor.thresholds(args.positive, goal)
+        correct = None
+        if args.prior is None:
+            thresholds = predictor.thresholds(args.positive, goal)
+        else:
+            correct, trained = prior_correction(predictor, args.positive, args.prior)
+            thresholds = corrected_thresholds(predictor, args.positive, goal, correct)
+            print(f"scores corrected to a share {args.prior:g} of {args.positive} (the model's "
+                  f"labels had {trained:g})")
         print(thresholds.describe())
         kwargs = dict(positive=args.positive, thresholds=thresholds, batch_size=args.batch_size,
-                      progress=args.progress)
+                      progress=args.progress, correct=correct)
         if args.folder is not None:
             counts = predict_folder(predictor, args.folder, args.out, **kwargs)
         else:

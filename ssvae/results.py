@@ -26,7 +26,13 @@ RUN_COLUMNS = (
     "epochs", "wall_s", "device", "node_id", "git_rev", "versions", "config_json", "checkpoint",
     "error",
 )
-RESULT_COLUMNS = ID_COLUMNS + METRIC_COLUMNS + RUN_COLUMNS
+# Issue 26, appended after the original columns (``migrate`` rewrites older tables' header).
+MODERATION_COLUMNS = (
+    "test_pr_auc", "test_roc_auc", "test_recall_at_p90", "test_recall_at_p95", "test_ece",
+    "test_acc_at_cov80", "test_acc_at_cov95",
+)
+JSON_METRIC_COLUMNS = ("test_subclass_recall",)
+RESULT_COLUMNS = ID_COLUMNS + METRIC_COLUMNS + RUN_COLUMNS + MODERATION_COLUMNS + JSON_METRIC_COLUMNS
 
 
 def _cell(value: Any) -> Any:
@@ -40,8 +46,46 @@ def _cell(value: Any) -> Any:
     return value
 
 
+def _migrate_open(handle) -> None:
+    """Give the locked, open table ``handle`` this version's header if it has an older one:
+    every row is rewritten under ``RESULT_COLUMNS`` (new columns empty), never a row under an
+    old header. A header with columns this version does not know is an error."""
+    handle.seek(0)
+    reader = csv.DictReader(handle)
+    header = reader.fieldnames
+    if header is None or tuple(header) == RESULT_COLUMNS:
+        return
+    unknown = [c for c in header if c not in RESULT_COLUMNS]
+    if unknown:
+        raise ValueError(f"{handle.name} has columns this version of ssvae does not know: "
+                         f"{unknown}; known: {', '.join(RESULT_COLUMNS)}")
+    table = list(reader)
+    handle.seek(0)
+    handle.truncate()
+    writer = csv.DictWriter(handle, fieldnames=RESULT_COLUMNS)
+    writer.writeheader()
+    writer.writerows({c: r.get(c) or "" for c in RESULT_COLUMNS} for r in table)
+    handle.flush()
+    os.fsync(handle.fileno())
+
+
+def migrate(path: str | os.PathLike) -> bool:
+    """Rewrite an older ``runs.csv`` under this version's header (see ``_migrate_open``);
+    True when it was rewritten. ``append_row`` calls this itself."""
+    path = Path(path)
+    if not path.exists():
+        return False
+    with open(path, "r+", newline="") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        before = handle.readline()
+        _migrate_open(handle)
+        handle.seek(0)
+        return handle.readline() != before
+
+
 def append_row(path: str | os.PathLike, row: Mapping[str, Any]) -> None:
-    """Append one row (missing columns left empty; extra keys are an error) under a lock."""
+    """Append one row (missing columns left empty; extra keys are an error) under a lock; an
+    older table is first migrated to this version's columns."""
     extra = set(row) - set(RESULT_COLUMNS)
     if extra:
         raise ValueError(f"unknown result columns {sorted(extra)}; known: {', '.join(RESULT_COLUMNS)}")
@@ -49,6 +93,7 @@ def append_row(path: str | os.PathLike, row: Mapping[str, Any]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "a+", newline="") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
+        _migrate_open(handle)
         handle.seek(0, os.SEEK_END)
         writer = csv.DictWriter(handle, fieldnames=RESULT_COLUMNS)
         if handle.tell() == 0:

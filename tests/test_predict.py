@@ -143,3 +143,36 @@ def test_the_gpu_gives_the_cpus_decisions(best, folder_tree, tmp_path):
     assert [r["path"] for r in cpu] == [r["path"] for r in gpu]
     for a, b in zip(cpu, gpu):
         assert float(a["score"]) == pytest.approx(float(b["score"]), abs=1e-3)
+
+
+def test_prior_corrects_the_scores_by_bayes_rule_and_keeps_the_decisions(best, folder_tree,
+                                                                         tmp_path, capsys):
+    """--prior 0.01: every score is Bayes' correction of the uncorrected one from the share of
+    positives the model's labels had (balanced by sub-class: positive sub-classes / all); the
+    correction is monotone and the thresholds follow it, so the decisions do not change."""
+    import numpy as np
+
+    from ssvae.metrics.prior_shift import correct_prior
+
+    h = load_best(best).hierarchy
+    trained = sum(s == h.superclass_names.index("objects") for s in h.sub_to_super) / h.n_sub
+    plain, shifted = tmp_path / "plain.csv", tmp_path / "prior.csv"
+    common = ["--checkpoint", best, "--folder", str(folder_tree), "--positive", "objects",
+              "--no-progress"]
+    assert main(common + ["--out", str(plain)]) == 0
+    assert main(common + ["--out", str(shifted), "--prior", "0.01"]) == 0
+    assert f"scores corrected to a share 0.01 of objects (the model's labels had {trained:g})" \
+        in capsys.readouterr().out
+    a, b = _read(plain), _read(shifted)
+    score = np.array([float(r["score"]) for r in a])
+    assert np.array([float(r["score"]) for r in b]) == pytest.approx(
+        correct_prior(score, 0.01, trained), abs=2e-6)
+    assert [r["decision"] for r in a] == [r["decision"] for r in b]
+
+
+@pytest.mark.parametrize("prior", ["0", "1", "1.5"])
+def test_a_bad_prior_is_named_before_the_model_loads(best, folder_tree, tmp_path, capsys, prior):
+    assert main(["--checkpoint", best, "--folder", str(folder_tree), "--positive", "objects",
+                 "--out", str(tmp_path / "p.csv"), "--prior", prior, "--no-progress"]) == 2
+    assert f"--prior={float(prior)!r} must be a positive rate strictly between 0 and 1" \
+        in capsys.readouterr().err

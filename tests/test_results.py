@@ -53,3 +53,45 @@ def test_set_aside_rows_leaves_a_table_with_unknown_columns_alone(tmp_path):
     table.write_text("run_id,mystery\nold,1\n")
     assert set_aside_rows(table, set(), tmp_path / "aside.csv") == 0
     assert table.read_text() == "run_id,mystery\nold,1\n" and not (tmp_path / "aside.csv").exists()
+
+
+OLD_COLUMNS = [c for c in RESULT_COLUMNS if not c.startswith(("test_pr", "test_roc", "test_recall_at",
+                                                                "test_ece", "test_acc_at",
+                                                                "test_subclass_recall"))]
+
+
+def test_an_old_table_gets_the_new_columns_by_a_rewritten_header(tmp_path):
+    """A runs.csv written before issue 26: the first append rewrites its header and rows (new
+    cells empty) and then adds the new row; no row is ever written under the old header."""
+    from ssvae.results import MODERATION_COLUMNS, migrate
+
+    table = tmp_path / "runs.csv"
+    with open(table, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=OLD_COLUMNS)
+        writer.writeheader()
+        writer.writerow({"run_id": "old", "model": "m2", "test_binary_acc": "0.8", "error": ""})
+    assert len(OLD_COLUMNS) == len(RESULT_COLUMNS) - len(MODERATION_COLUMNS) - 1
+    append_row(table, {"run_id": "new", "model": "m2", "test_binary_acc": 0.9, "test_pr_auc": 0.7,
+                       "test_subclass_recall": {"a": 1.0}})
+    lines = table.read_text().splitlines()
+    assert lines[0].split(",") == list(RESULT_COLUMNS) and len(lines) == 3
+    old, new = list(csv.DictReader(open(table)))
+    assert old["run_id"] == "old" and old["test_binary_acc"] == "0.8" and old["test_pr_auc"] == ""
+    assert new["test_pr_auc"] == "0.7" and json.loads(new["test_subclass_recall"]) == {"a": 1.0}
+    assert finished_run_ids(table) == {"old", "new"}
+    assert migrate(table) is False                          # already current: left as is
+
+
+def test_migrate_rewrites_an_old_table_and_refuses_unknown_columns(tmp_path):
+    from ssvae.results import migrate
+
+    table = tmp_path / "runs.csv"
+    table.write_text("run_id,model,test_binary_acc\nr,m2,0.5\n")
+    assert migrate(table) is True
+    row = next(csv.DictReader(open(table)))
+    assert list(row) == list(RESULT_COLUMNS) and row["test_binary_acc"] == "0.5"
+    odd = tmp_path / "odd.csv"
+    odd.write_text("run_id,mystery\nold,1\n")
+    with pytest.raises(ValueError, match=r"does not know: \['mystery'\]"):
+        append_row(odd, {"run_id": "x"})
+    assert odd.read_text() == "run_id,mystery\nold,1\n"

@@ -18,12 +18,16 @@ from ssvae.analysis.budget import describe, fit_budgets
 from ssvae.analysis.budget_plot import plot_budget_fits
 from ssvae.analysis.curves import plot_accuracy_curves
 from ssvae.analysis.load import AnalysisError, EmptyResultsError, load_results, read_table
+from ssvae.analysis.moderation import (at_positive_rate, load_test_scores, moderation_table,
+                                       section as moderation_section)
+from ssvae.analysis.moderation_plots import plot_moderation
 from ssvae.analysis.paired import paired_differences, plot_paired
 from ssvae.analysis.report import write_report
 from ssvae.analysis.samples import collect_images
 from ssvae.analysis.search_plots import plot_search, search_summary
 from ssvae.analysis.summary import (against_baselines, missing_cells, summarise, winners,
                                    write_summary)
+from ssvae.metrics.prior_shift import check_rate
 
 __all__ = ["analyse", "AnalysisError", "EmptyResultsError", "load_results", "read_table"]
 
@@ -33,8 +37,12 @@ CURVE_METRICS = ("test_binary_acc", "test_subclass_acc")
 def analyse(results_dirs: str | Path | Sequence[str | Path], out: str | Path | None = None,
             target: float | None = None, command: str | None = None,
             metric: str = "test_binary_acc", n_boot: int = 400,
-            verbose: bool = True) -> dict[str, Path | list[Path]]:
+            verbose: bool = True, positive_rate: float | None = None
+            ) -> dict[str, Path | list[Path]]:
     """Analyse one or more results folders; return the written paths.
+
+    ``positive_rate`` (e.g. 0.01) adds precision, recall and PR-AUC at that share of positives
+    (``positive_rate.csv`` and a report section; ``ssvae/analysis/moderation.py``).
 
     Returns ``{"summary": Path, "report": Path, "paired": Path, "budget": Path,
     "figures": [Path, ...] (PNG and SVG), "images": [Path, ...] (copied checkpoint images)}``.
@@ -48,6 +56,11 @@ def analyse(results_dirs: str | Path | Sequence[str | Path], out: str | Path | N
     if metric not in CURVE_METRICS + ("val_binary_acc", "val_subclass_acc"):
         raise AnalysisError(f"metric={metric!r} is not an accuracy column; choose one of "
                             "test_binary_acc, test_subclass_acc, val_binary_acc, val_subclass_acc")
+    if positive_rate is not None:
+        try:
+            check_rate("positive_rate", positive_rate)
+        except ValueError as exc:
+            raise AnalysisError(str(exc)) from None
     results = load_results(results_dirs)
     out = Path(out) if out is not None else Path(results_dirs[0])
     fig_dir = out / "figures"
@@ -82,12 +95,23 @@ def analyse(results_dirs: str | Path | Sequence[str | Path], out: str | Path | N
     write_summary(pd.DataFrame([f.row() for f in fits]), written["budget"])
     figures["budget"] = plot_budget_fits(runs, fits, fig_dir, metric)
 
+    scores, score_notes = load_test_scores(runs)
+    figures["moderation"] = plot_moderation(runs, scores, fig_dir)
+    shifted = None
+    if positive_rate is not None:
+        shifted = at_positive_rate(runs, scores, positive_rate)
+        written["positive_rate"] = out / "positive_rate.csv"
+        write_summary(shifted, written["positive_rate"])
+    moderation = moderation_section(
+        moderation_table(runs), shifted, positive_rate, figures["moderation"], score_notes, out,
+        sorted({s.positive_name for s in scores.values()}))
+
     images, image_notes = collect_images(runs, out / "images")
     write_report(out / "report.md", results=results, table=table, metric=metric, command=command,
                  figures=figures, verdicts=winners(runs, metric),
                  baselines=against_baselines(runs, metric), missing=missing_cells(runs, table),
                  paired=paired, fits=fits, target=target, images=images, image_notes=image_notes,
-                 search=search)
+                 search=search, moderation=moderation)
     written["report"] = out / "report.md"
     written["figures"] = [p for paths in figures.values() for p in paths]
     written["images"] = [e[k] for e in images for k in ("reconstructions", "samples") if k in e]

@@ -1,5 +1,5 @@
 """``python -m ssvae.analysis RESULTS_DIR [RESULTS_DIR ...] [--out DIR] [--target 0.95]
-[--metric test_binary_acc]``: plots, summary.csv and report.md from what a search wrote."""
+[--metric test_binary_acc] [--positive-rate 0.01]``: plots, summary.csv and report.md from what a search wrote."""
 from __future__ import annotations
 
 import argparse
@@ -20,6 +20,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--metric", default="test_binary_acc",
                    help="accuracy column for the winner and labels-needed fits")
     p.add_argument("--bootstrap", type=int, default=400, help="bootstrap resamples for the fits")
+    p.add_argument("--positive-rate", type=float, default=None, metavar="R",
+                   help="also evaluate precision, recall and PR-AUC at this share of positives, "
+                        "e.g. 0.01 (test images re-weighted; default: not evaluated)")
     return p
 
 
@@ -29,7 +32,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     command = "python -m ssvae.analysis " + " ".join(shlex.quote(a) for a in argv)
     try:
         analyse(args.results_dirs, out=args.out, target=args.target, command=command,
-                metric=args.metric, n_boot=args.bootstrap)
+                metric=args.metric, n_boot=args.bootstrap, positive_rate=args.positive_rate)
     except AnalysisError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -15,7 +15,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from ssvae.results import ID_COLUMNS, METRIC_COLUMNS, RESULT_COLUMNS
+from ssvae.results import ID_COLUMNS, METRIC_COLUMNS, MODERATION_COLUMNS, RESULT_COLUMNS
 
 RUNS_FILE = "runs.csv"
 HISTORY_FILE = "search_history.csv"
@@ -100,10 +100,10 @@ def read_table(path: str | Path) -> pd.DataFrame:
             more = f" (+{int(mask.sum()) - 5} more)" if mask.sum() > 5 else ""
             problems.append(f"column {col!r} {why} [{shown}{more}]")
 
-    for col in METRIC_COLUMNS + ("wall_s", "epochs"):
+    for col in METRIC_COLUMNS + MODERATION_COLUMNS + ("wall_s", "epochs"):
         num = pd.to_numeric(df[col].replace("", np.nan), errors="coerce")
         bad(col, num.isna() & (df[col] != ""), "must be a number or empty")
-        if col in ACC_COLUMNS:
+        if col in ACC_COLUMNS + MODERATION_COLUMNS:
             bad(col, (num < 0) | (num > 1), "must be a fraction in [0, 1] (not a percentage)")
         df[col] = num.astype(float)
     for col in INT_COLUMNS:

@@ -178,7 +178,7 @@ def write_report(path: Path, *, results: Results, table: pd.DataFrame, metric: s
                  missing: list[str],
                  paired: tuple[pd.DataFrame, pd.DataFrame, int], fits: list[BudgetFit],
                  target: float | None, images: list[dict], image_notes: list[str],
-                 search: pd.DataFrame | None) -> None:
+                 search: pd.DataFrame | None, moderation: list[str] = ()) -> None:
     out = path.parent
     runs = results.runs
     studies = ", ".join(sorted({a for a in runs["ablation"] if a})) or "(unnamed)"
@@ -192,6 +192,7 @@ def write_report(path: Path, *, results: Results, table: pd.DataFrame, metric: s
         "", "Package versions:", ""]
     L += _versions(runs) + ["", "## Protocol", ""] + _protocol(runs) + [""]
     L += ["## Results per cell", ""] + _summary_markdown(table) + ["", "Full table: `summary.csv`.", ""]
+    L += list(moderation)                 # issue 26: ssvae/analysis/moderation.py
     L += [f"## Which model wins at each budget ({metric})", "",
           "Rule: a lead is *more than the spread* when the difference of means exceeds the "
           "combined standard deviation sqrt(s1² + s2²) of the two cells; Welch's t-test says "

@@ -1,6 +1,7 @@
 """Accuracies and mean loss terms over a whole data part, in batches (no gradients)."""
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -65,3 +66,30 @@ def mean_loss_terms(model, x: torch.Tensor, device: torch.device,
     finally:
         model.kl_weight = training_weight
     return {k: v / n for k, v in sums.items()}
+
+
+TEST_SCORES = "test_scores.npz"
+
+
+def moderation(model, x: torch.Tensor, y_sub: torch.Tensor, hierarchy, label_mode: str,
+               device: torch.device, out=None) -> dict[str, Any]:
+    """The moderation metrics of images ``x`` (uint8) with sub-class labels ``y_sub``
+    (``ssvae/metrics/final.py``: PR/ROC-AUC, recall at precision, ECE, accuracy at coverage,
+    per-sub-class recall), keys prefixed ``test_``. With ``out`` (a run folder), the per-image
+    super-class probabilities, labels and rejection scores go to ``out/test_scores.npz``, so the
+    analysis can draw its curves without the model."""
+    import numpy as np
+
+    from ssvae.deploy.bundle import model_scores, superclass_probs
+    from ssvae.metrics import moderation_metrics
+
+    probs, rejection = model_scores(model, x, device)
+    p_super = superclass_probs(probs, hierarchy, label_mode)          # [N, n_super]
+    if out is not None:
+        Path(out).mkdir(parents=True, exist_ok=True)
+        np.savez_compressed(Path(out) / TEST_SCORES, p_super=p_super.numpy(),
+                            y_sub=y_sub.numpy(), rejection=rejection.numpy(),
+                            superclass_names=np.array(hierarchy.superclass_names),
+                            subclass_names=np.array(hierarchy.subclass_names),
+                            sub_to_super=np.array(hierarchy.sub_to_super))
+    return moderation_metrics(p_super, y_sub, rejection, hierarchy)

@@ -31,7 +31,7 @@ from ssvae.deploy.bundle import ValidationScores, model_scores, thresholds_by_su
 from ssvae.checkpoint import save_state
 from ssvae.config import TrainConfig
 from ssvae.data import BatchSource, to_unit
-from ssvae.training.evaluation import accuracies, mean_loss_terms
+from ssvae.training.evaluation import accuracies, mean_loss_terms, moderation
 from ssvae.models import build_model
 from ssvae.models.base import SemiSupervisedModel, Stage
 from ssvae.training.plateau import new_optimiser
@@ -307,6 +307,9 @@ def _finish(config, model, data, split, x_val, y_val, hierarchy, binary, device,
     if model.generative and evaluate_test:
         terms = mean_loss_terms(model, data.test_x, device)
         metrics.update({f"test_{k}": v for k, v in terms.items() if k in ("elbo", "recon", "kl")})
+    if evaluate_test:                        # issue 26; search trials stay on validation
+        metrics.update(moderation(model, data.test_x, data.test_y, hierarchy, config.label_mode,
+                                  device, out))
     metrics.update({
         "epochs": state.global_epoch, "wall_s": state.wall_s,
         # How the final stage ended: patience (converged on validation), epoch_bound, time_limit.
