@@ -28,8 +28,7 @@ from ssvae.active import RANK_BY, acquisition_scores, rank, write_layout
 from ssvae.deploy.bundle import Predictor, load_best, read_manifest, superclass_probs
 from ssvae.checkpoint import CheckpointError
 from ssvae.data import to_unit
-from ssvae.data.images import decode_image
-from ssvae.predict import iter_images
+from ssvae.predict import decoded_images
 
 BATCH = 256
 
@@ -75,14 +74,9 @@ def score_folder(predictors: Sequence[Predictor], folder: Path, space: str
             for b in batches.values():
                 b.clear()
 
-    for path in iter_images(folder):
-        rel = path.relative_to(folder).as_posix()
-        try:
-            decoded = {s: decode_image(path, s[1], s[0]) for s in shapes}
-        except Exception as err:  # noqa: BLE001 - broken files raise many kinds; all counted
-            if isinstance(err, ImportError):
-                raise
-            bad.append((rel, f"{type(err).__name__}: {err}"))
+    for rel, decoded, reason in decoded_images(folder, shapes):
+        if decoded is None:
+            bad.append((rel, reason))
             continue
         files.append(rel)
         for s, arr in decoded.items():

@@ -57,6 +57,25 @@ def iter_images(folder: Path) -> Iterator[Path]:
                 yield Path(here, name)
 
 
+def decoded_images(folder: Path, shapes: Sequence[tuple[int, int, int]]
+                   ) -> Iterator[tuple[str, dict | None, str | None]]:
+    """For each image under ``folder`` (``iter_images``): its path relative to ``folder``, and
+    either its uint8 arrays decoded as in training for each model input shape (C, H, W) of
+    ``shapes`` ({shape: [C, H, W]}, reason None) or, for a file that cannot be read, None and
+    the reason. Broken files raise many kinds of errors and all are reported; a missing image
+    library (ImportError) is not a broken file and stops the command."""
+    for path in iter_images(folder):
+        rel = path.relative_to(folder).as_posix()
+        try:
+            arrays = {s: decode_image(path, s[1], s[0]) for s in shapes}
+        except Exception as err:  # noqa: BLE001 - see the docstring
+            if isinstance(err, ImportError):
+                raise
+            yield rel, None, f"{type(err).__name__}: {err}"
+            continue
+        yield rel, arrays, None
+
+
 def unreadable_path(out: Path) -> Path:
     """The side file listing unreadable images, next to ``out``."""
     return out.with_name(out.stem + ".unreadable.csv")
@@ -111,7 +130,6 @@ def predict_folder(predictor: Predictor, folder: Path, out: Path, positive: str,
                    correct: Correction | None = None) -> dict[str, int]:
     """Write ``out`` (and its unreadable side file) for every image under ``folder``; returns
     counts of rows, unreadable files and each decision."""
-    c, size, _ = predictor.image_shape
     k = positive_index(predictor.hierarchy, positive)
     counts = {"rows": 0, "unreadable": 0, "flag": 0, "pass": 0, "review": 0}
     partial = out.with_name(out.name + ".partial")
@@ -139,17 +157,14 @@ def predict_folder(predictor: Predictor, folder: Path, out: Path, positive: str,
                 batch.clear()
                 names.clear()
 
-        for path in iter_images(folder):
-            rel = path.relative_to(folder).as_posix()
-            try:
-                batch.append(decode_image(path, size, c))    # the training preprocessing
-                names.append(rel)
-            except Exception as err:  # noqa: BLE001 - broken files raise many kinds; all listed
-                if isinstance(err, ImportError):
-                    raise
-                bad.writerow([rel, f"{type(err).__name__}: {err}"])
+        for rel, arrays, reason in decoded_images(folder, [predictor.image_shape]):
+            if arrays is None:
+                bad.writerow([rel, reason])
                 counts["unreadable"] += 1
                 bar.update(1)
+            else:
+                batch.append(arrays[predictor.image_shape])    # the training preprocessing
+                names.append(rel)
             if len(batch) >= batch_size:
                 flush()
         flush()

@@ -46,6 +46,18 @@ def _cell(value: Any) -> Any:
     return value
 
 
+def unknown_columns(header: Iterable[str]) -> list[str]:
+    """The columns of a table's header that this version of ssvae does not know (a newer
+    version wrote the table)."""
+    return [c for c in header if c not in RESULT_COLUMNS]
+
+
+def header_of(path: str | os.PathLike) -> list[str]:
+    """The header row of a CSV table ([] for an empty file)."""
+    with open(path, newline="") as handle:
+        return next(csv.reader(handle), [])
+
+
 def _migrate_open(handle) -> None:
     """Give the locked, open table ``handle`` this version's header if it has an older one:
     every row is rewritten under ``RESULT_COLUMNS`` (new columns empty), never a row under an
@@ -55,7 +67,7 @@ def _migrate_open(handle) -> None:
     header = reader.fieldnames
     if header is None or tuple(header) == RESULT_COLUMNS:
         return
-    unknown = [c for c in header if c not in RESULT_COLUMNS]
+    unknown = unknown_columns(header)
     if unknown:
         raise ValueError(f"{handle.name} has columns this version of ssvae does not know: "
                          f"{unknown}; known: {', '.join(RESULT_COLUMNS)}")
@@ -127,7 +139,7 @@ def set_aside_rows(path: str | os.PathLike, keep_run_ids: set[str],
         fcntl.flock(handle, fcntl.LOCK_EX)
         reader = csv.DictReader(handle)
         table = list(reader)
-        if set(reader.fieldnames or ()) - set(RESULT_COLUMNS):
+        if unknown_columns(reader.fieldnames or ()):
             return 0                  # a table with columns this version does not know: left as is
         moved = [r for r in table if r.get("run_id") not in keep_run_ids]
         if not moved:

@@ -86,29 +86,25 @@ def _alive_driver(pid: int) -> bool:
     return pid != os.getpid() and "search" in _cmdline(pid)
 
 
-def live_driver(study_dir: Path) -> int | None:
-    """The PID of another driver of this study that is still running, else None."""
+def refuse_second_driver(study_dir: Path) -> None:
+    """Raise SecondDriver when another driver of this study is still running."""
     path = study_dir / RECORD
     if not path.exists():
-        return None
+        return
     pid = int(json.loads(path.read_text())["driver_pid"])
-    return pid if _alive_driver(pid) else None
-
-
-def second_driver(study_dir: Path, pid: int) -> SecondDriver:
-    return SecondDriver(f"another driver (PID {pid}) is running this study ({study_dir}); wait "
-                        f"for it or stop it, then run the command again")
+    if _alive_driver(pid):
+        raise SecondDriver(f"another driver (PID {pid}) is running this study ({study_dir}); "
+                           f"wait for it or stop it, then run the command again")
 
 
 def clean_up(study_dir: Path) -> int:
     """Before starting Ray: stop what a killed driver of this study left running; returns how
     many processes were stopped. Raises SecondDriver when that driver is alive."""
+    refuse_second_driver(study_dir)
     path = study_dir / RECORD
     if not path.exists():
         return 0
     record = json.loads(path.read_text())
-    if _alive_driver(int(record["driver_pid"])):
-        raise second_driver(study_dir, int(record["driver_pid"]))
     if not Path("/proc").is_dir():
         print(f"[tune] cannot look for processes left by an earlier driver here (no /proc); "
               f"its Ray session was {record['session_dir']}", flush=True)

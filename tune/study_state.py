@@ -3,11 +3,10 @@ that says what is wrong and what to do: a ``--storage`` folder that holds anothe
 results table written by a newer ssvae, and a second live driver of the study."""
 from __future__ import annotations
 
-import csv
 import json
 from pathlib import Path
 
-from ssvae.results import RESULT_COLUMNS
+from ssvae.results import header_of, unknown_columns
 from ssvae.version import __version__
 from tune import ray_session
 from tune.failures import StudyError
@@ -48,9 +47,7 @@ def check_results_table(paths: StudyPaths) -> None:
     for table in (paths.runs_csv, paths.superseded_csv):
         if not table.exists():
             continue
-        with open(table, newline="") as handle:
-            header = next(csv.reader(handle), [])
-        unknown = [c for c in header if c not in RESULT_COLUMNS]
+        unknown = unknown_columns(header_of(table))
         if unknown:
             raise StudyError(
                 f"{table} has columns this ssvae ({__version__}) does not know: "
@@ -60,6 +57,7 @@ def check_results_table(paths: StudyPaths) -> None:
 
 def check_driver(paths: StudyPaths) -> None:
     """Refuse to start while another driver runs this study (both would write its tables)."""
-    pid = ray_session.live_driver(paths.study_dir)
-    if pid is not None:
-        raise StudyError(str(ray_session.second_driver(paths.study_dir, pid)))
+    try:
+        ray_session.refuse_second_driver(paths.study_dir)
+    except ray_session.SecondDriver as err:
+        raise StudyError(str(err)) from err

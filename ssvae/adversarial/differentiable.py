@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 
 from ssvae.models.base import SemiSupervisedModel
-from ssvae.nets import split_gaussian
+from ssvae.nets import per_pixel_mse, split_gaussian
 from ssvae.registry import Registry
 
 
@@ -37,11 +37,6 @@ class AttackView:
 VIEWS: Registry[AttackView] = Registry("model with an attack view")
 
 
-def _mse(x_hat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    """[B] per-pixel mean squared error."""
-    return (x_hat - x).pow(2).flatten(1).mean(-1)
-
-
 def _gmvae_logits(model, x):
     mu, _ = split_gaussian(model.encoder_z(x))
     return model.responsibilities(mu)
@@ -51,14 +46,14 @@ def _gmvae_rejection(model, x, y_t):
     mu, _ = split_gaussian(model.encoder_z(x))
     distance = (mu - model.prior_means[y_t]).norm(dim=-1)
     recon = model.likelihood.mean(model.decoder(mu))
-    return distance + model.spec.options.rejection_recon_weight * _mse(recon, x)
+    return distance + model.spec.options.rejection_recon_weight * per_pixel_mse(recon, x)
 
 
 def _m2_rejection(model, x, y_t):
     y1 = F.one_hot(y_t, model.n_classes).to(x.dtype)
     mu, _ = split_gaussian(model.encoder_z(x, y1))
     recon = model.likelihood.mean(model.decoder(torch.cat([mu, y1], -1)))
-    return _mse(recon.clamp(0, 1), x)           # as M2.reconstruct shows it
+    return per_pixel_mse(recon.clamp(0, 1), x)           # as M2.reconstruct shows it
 
 
 def _entropy(model, x, y_t):

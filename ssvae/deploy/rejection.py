@@ -13,6 +13,7 @@ from __future__ import annotations
 import torch
 
 from ssvae.models.base import SemiSupervisedModel
+from ssvae.nets import per_pixel_mse
 
 KINDS = ("distance+reconstruction", "reconstruction_error", "entropy")
 
@@ -33,6 +34,6 @@ def rejection_scores(model: SemiSupervisedModel, x: torch.Tensor,
     if kind == "distance+reconstruction":
         return model.rejection_score(x).float()
     if kind == "reconstruction_error":
-        return (model.reconstruct(x).float() - x.float()).pow(2).flatten(1).mean(-1)
+        return per_pixel_mse(model.reconstruct(x).float(), x.float())
     q = model.classify(x).float() if probs is None else probs.float()
     return -(q * q.clamp_min(1e-12).log()).sum(-1)      # 0·log 0 = 0

@@ -12,8 +12,8 @@ from torch import nn
 
 from ssvae.validation import check_choice, check_float
 from ssvae.models.base import LossOutput, ModelSpec, SemiSupervisedModel
-from ssvae.nets import (Decoder, gaussian_kl, make_encoder, make_likelihood, reparameterize,
-                        resolve_likelihood, split_gaussian)
+from ssvae.nets import (Decoder, gaussian_kl, make_encoder, make_likelihood, per_pixel_mse,
+                        reparameterize, resolve_likelihood, split_gaussian)
 
 MEANS = ("learned", "fixed")
 UNLABELLED_KL = ("mc", "responsibility")
@@ -135,7 +135,7 @@ class GMVAE(SemiSupervisedModel):
         + rejection_recon_weight × per-pixel mean squared error of the reconstruction."""
         mu, _ = split_gaussian(self.encoder_z(x))
         distance = torch.cdist(mu, self.prior_means).min(-1).values
-        recon_err = (self.likelihood.mean(self.decoder(mu)) - x).pow(2).flatten(1).mean(-1)
+        recon_err = per_pixel_mse(self.likelihood.mean(self.decoder(mu)), x)
         score = distance + self.spec.options.rejection_recon_weight * recon_err
         return (score, distance, recon_err) if return_parts else score
 

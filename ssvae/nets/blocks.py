@@ -49,6 +49,12 @@ def gaussian_kl(mu: torch.Tensor, logvar: torch.Tensor, prior_mu: torch.Tensor |
     return 0.5 * (logvar.exp() + diff.pow(2) - 1.0 - logvar).sum(-1)
 
 
+def per_pixel_mse(x_hat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """[B] mean squared error per pixel of images [B, ...]: E_pixels[(x̂ - x)²], the
+    reconstruction error that rejection scores use."""
+    return (x_hat - x).pow(2).flatten(1).mean(-1)
+
+
 def split_gaussian(h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """[..., 2Z] -> mu, logvar (clamped: exp(logvar) stays in a finite, trainable range), in
     float32 even under bfloat16 autocast: the bound's terms are sums over many dimensions."""
