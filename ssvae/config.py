@@ -22,11 +22,12 @@ import tokenize
 from dataclasses import dataclass, field, fields
 from typing import Any, Mapping
 
-from ssvae.data.hierarchy import LABEL_MODES
 from ssvae.registry import did_you_mean
 from ssvae.validation import (ConfigError, check_bool, check_choice, check_float, check_int,
                               freeze, plain)
 
+# What a run trains on: super-class labels (binary) or sub-class labels.
+LABEL_MODES = ("binary", "subclass")
 NETWORKS = ("mlp", "conv")
 CLASSIFIERS = ("mlp", "conv", "vgg16")
 LIKELIHOODS = ("auto", "bernoulli", "gaussian")

@@ -32,13 +32,13 @@ def describe(spec: AblationSpec, paths: StudyPaths | None = None, file=None, tab
     if spec.search.search_at:
         p(f"  searched once at {dict(spec.search.search_at)}; the best config is reused for the "
           f"other values")
-    if not table:
+    if table:
+        p(f"  {'cell':<34} {'searched as':<34} {'trials':>6} {'epochs':>6} final runs")
+    else:
         searched = sum(c.searched for c in cells)
         p(f"  cells: {searched} searched, {len(cells) - searched} reuse a search "
           f"(the table: --dry-run)")
     for cell in cells if table else ():
-        if cell is cells[0]:
-            p(f"  {'cell':<34} {'searched as':<34} {'trials':>6} {'epochs':>6} final runs")
         n = spec.search.trials if spec.search_space.get(cell.model) else 0
         trials = str(n) if cell.searched else "reuse"
         if cell.searched and n == 0:

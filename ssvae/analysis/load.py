@@ -19,7 +19,7 @@ from ssvae.results import ID_COLUMNS, METRIC_COLUMNS, MODERATION_COLUMNS, RESULT
 
 RUNS_FILE = "runs.csv"
 HISTORY_FILE = "search_history.csv"
-from ssvae.data.hierarchy import LABEL_MODES
+from ssvae.config import LABEL_MODES
 BASELINES = ("supervised", "vgg16")
 ACC_COLUMNS = ("test_binary_acc", "test_subclass_acc", "val_binary_acc", "val_subclass_acc")
 # The columns without which no statistic can be computed.

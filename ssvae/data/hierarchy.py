@@ -20,10 +20,9 @@ from typing import Mapping, Sequence
 import torch
 import yaml
 
+from ssvae.config import LABEL_MODES
 from ssvae.data.errors import DataError
 
-# What a run trains on: super-class labels (binary) or sub-class labels.
-LABEL_MODES = ("binary", "subclass")
 
 
 @dataclass(frozen=True)

@@ -15,14 +15,16 @@ does not apply, never NaN):
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
 
 from ssvae.metrics.calibration import expected_calibration_error
 from ssvae.metrics.moderation import pr_auc, recall_at_precision, roc_auc
 from ssvae.metrics.selective import accuracy_at_coverage
+
+if TYPE_CHECKING:             # tensors come in; the analysis imports this module without torch
+    import torch
 
 METRIC_KEYS = ("pr_auc", "roc_auc", "recall_at_p90", "recall_at_p95", "ece", "acc_at_cov80",
                "acc_at_cov95", "subclass_recall")
