@@ -54,7 +54,20 @@ class S3Server:
                                allow_bucket_creation=True)
 
     def make_bucket(self, name: str) -> None:
-        self.filesystem().create_dir(name)
+        """Create ``name`` and write one object into it: a server that cannot take pyarrow's
+        uploads fails here, with its version, not minutes later inside a study."""
+        filesystem = self.filesystem()
+        filesystem.create_dir(name)
+        try:
+            with filesystem.open_output_stream(f"{name}/.probe") as stream:
+                stream.write(b"probe")
+            filesystem.delete_file(f"{name}/.probe")
+        except OSError as error:
+            from importlib.metadata import version
+
+            raise RuntimeError(f"moto {version('moto')} at port {self.port} refuses pyarrow "
+                               f"{version('pyarrow')}'s upload ({error}); the test extra needs "
+                               f"a moto that takes it (pyproject.toml)") from error
 
     def keys(self, prefix: str) -> list[str]:
         """Every object under ``bucket/prefix``."""
