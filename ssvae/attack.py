@@ -17,7 +17,6 @@ largest eps that the rule accepted beside ones it rejected.
 from __future__ import annotations
 
 import argparse
-import csv
 import sys
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -31,6 +30,7 @@ from ssvae.adversarial.ood import noise_images, rejection_row
 from ssvae.deploy.bundle import Predictor, load_best, read_manifest
 from ssvae.checkpoint import CheckpointError
 from ssvae.deploy.thresholds import Goal
+from ssvae.partial_csv import partial_csv, partial_path
 
 SOURCES = ("noise", "dataset")
 COLUMNS = ("model", "run", "dataset", "label_mode", "attack", "eps", "steps", "step_size",
@@ -187,21 +187,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         _, specs = _check_inputs(args)
-        partial = args.out.with_name(args.out.name + ".partial")
         rows: list[dict[str, Any]] = []
-        with open(partial, "w", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=COLUMNS, restval="")
-            writer.writeheader()
+        with partial_csv(args.out, COLUMNS) as write:
 
             def emit(row: dict[str, Any]) -> None:
-                writer.writerow(row)
-                handle.flush()                  # each finished row survives an interruption
+                write([row])                    # each finished row survives an interruption
                 rows.append(row)
 
             run_attacks(args, specs, emit)
-        partial.replace(args.out)
     except KeyboardInterrupt:
-        print(f"\ninterrupted; the rows so far are in {args.out}.partial", file=sys.stderr)
+        print(f"\ninterrupted; the rows so far are in {partial_path(args.out)}", file=sys.stderr)
         return 130
     except (ValueError, KeyError, OSError, RuntimeError, CheckpointError) as error:
         print(f"error: {error}", file=sys.stderr)

@@ -41,6 +41,7 @@ from ssvae.deploy.prior_correction import Correction, corrected_thresholds, prio
 from ssvae.deploy.rejection import rejection_scores
 from ssvae.deploy.thresholds import DEFAULT_REJECT_FRACTION, Thresholds, add_goal_flags, goal_from_args
 from ssvae.metrics.prior_shift import check_rate
+from ssvae.partial_csv import partial_csv, partial_path
 
 TOP_K = 3
 
@@ -132,13 +133,10 @@ def predict_folder(predictor: Predictor, folder: Path, out: Path, positive: str,
     counts of rows, unreadable files and each decision."""
     k = positive_index(predictor.hierarchy, positive)
     counts = {"rows": 0, "unreadable": 0, "flag": 0, "pass": 0, "review": 0}
-    partial = out.with_name(out.name + ".partial")
     total = sum(1 for _ in iter_images(folder))
-    with open(partial, "w", newline="") as handle, \
+    with partial_csv(out, _columns(predictor, labelled=False)) as write, \
             open(unreadable_path(out), "w", newline="") as bad_handle, \
             _progress(total, progress) as bar:
-        writer = csv.DictWriter(handle, fieldnames=_columns(predictor, labelled=False))
-        writer.writeheader()
         bad = csv.writer(bad_handle)
         bad.writerow(["path", "reason"])
         batch: list[np.ndarray] = []
@@ -148,8 +146,7 @@ def predict_folder(predictor: Predictor, folder: Path, out: Path, positive: str,
             if batch:
                 rows = _rows(predictor, torch.from_numpy(np.stack(batch)), names, k, thresholds,
                              correct)
-                writer.writerows(rows)
-                handle.flush()
+                write(rows)
                 counts["rows"] += len(rows)
                 for row in rows:
                     counts[row["decision"]] += 1
@@ -168,7 +165,6 @@ def predict_folder(predictor: Predictor, folder: Path, out: Path, positive: str,
             if len(batch) >= batch_size:
                 flush()
         flush()
-    partial.replace(out)
     return counts
 
 
@@ -186,11 +182,9 @@ def predict_dataset(predictor: Predictor, name: str, data_root: str | None, out:
                          f"was trained on {list(h.subclass_names)}")
     k = positive_index(h, positive)
     counts = {"rows": 0, "unreadable": 0, "flag": 0, "pass": 0, "review": 0}
-    partial = out.with_name(out.name + ".partial")
     unreadable_path(out).write_text("path,reason\n")     # a built-in set has no unreadable files
-    with open(partial, "w", newline="") as handle, _progress(len(data.test_y), progress) as bar:
-        writer = csv.DictWriter(handle, fieldnames=_columns(predictor, labelled=True))
-        writer.writeheader()
+    with partial_csv(out, _columns(predictor, labelled=True)) as write, \
+            _progress(len(data.test_y), progress) as bar:
         for start in range(0, len(data.test_y), batch_size):
             y = data.test_y[start:start + batch_size]
             names = [f"{name}:test/{i}" for i in range(start, start + len(y))]
@@ -200,10 +194,9 @@ def predict_dataset(predictor: Predictor, name: str, data_root: str | None, out:
                 row["true_subclass"] = h.subclass_names[label]
                 row["true_superclass"] = h.superclass_names[h.sub_to_super[label]]
                 counts[row["decision"]] += 1
-            writer.writerows(rows)
+            write(rows)
             counts["rows"] += len(rows)
             bar.update(len(rows))
-    partial.replace(out)
     return counts
 
 
@@ -279,7 +272,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             counts = predict_dataset(predictor, args.dataset, args.data_root, args.out, **kwargs)
     except KeyboardInterrupt:
-        print(f"\ninterrupted; the rows so far are in {args.out}.partial", file=sys.stderr)
+        print(f"\ninterrupted; the rows so far are in {partial_path(args.out)}", file=sys.stderr)
         return 130
     except (ValueError, KeyError, OSError, RuntimeError, CheckpointError) as error:
         print(f"error: {error}", file=sys.stderr)

@@ -12,7 +12,6 @@ rest stay unlabelled. Copy the class folders into your own tree to train on all 
 """
 from __future__ import annotations
 
-import csv
 import os
 import shutil
 from pathlib import Path
@@ -22,6 +21,7 @@ import numpy as np
 
 from ssvae.data.folder import UNLABELLED_DIR
 from ssvae.data.hierarchy import LabelHierarchy
+from ssvae.partial_csv import partial_csv
 
 RANKING, INSTRUCTIONS = "ranking.csv", "HOW_TO_LABEL.txt"
 
@@ -61,18 +61,15 @@ def write_layout(out: str | os.PathLike, folder: str | os.PathLike, files: Seque
     for rel in class_folders(hierarchy):
         (out / rel).mkdir(parents=True, exist_ok=True)
     columns = ["rank", "path", "to_label", *scores, *guesses]
-    partial = out / (RANKING + ".partial")
-    with open(partial, "w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(columns)
+    with partial_csv(out / RANKING, columns) as write:
         for r, i in enumerate(order.tolist(), 1):
             copy = ""
             if r <= n:
                 copy = f"{UNLABELLED_DIR}/{_copy_name(r, files[i])}"
                 shutil.copy2(folder / files[i], out / copy)
-            writer.writerow([r, files[i], copy, *(f"{scores[k][i]:.6g}" for k in scores),
-                             *(guesses[k][i] for k in guesses)])
-    partial.replace(out / RANKING)
+            values = [r, files[i], copy, *(f"{scores[k][i]:.6g}" for k in scores),
+                      *(guesses[k][i] for k in guesses)]
+            write([dict(zip(columns, values))])
     (out / INSTRUCTIONS).write_text(
         f"Label the {min(n, len(order))} images in {UNLABELLED_DIR}/ (best first): move each into "
         f"its class folder <super-class>/<sub-class>/, and remove the class folders you left "
